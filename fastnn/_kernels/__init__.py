@@ -1,0 +1,49 @@
+"""Backend registry: every backend is a module exposing the same kernels.
+
+``reference`` (NumPy) is the executable specification; ``numba`` and
+``cython`` are compiled implementations of the same names and signatures.
+"""
+import importlib
+import os
+from functools import lru_cache
+
+BACKENDS = ("numpy", "numba", "cython")
+_MODULES = {
+    "numpy": "fastnn._kernels.reference",
+    "numba": "fastnn._kernels.numba",
+    "cython": "fastnn._kernels.cython",
+}
+# Fastest first, as measured by the benchmark suite (see BENCHMARKS.md).
+_PREFERENCE = ("cython", "numba", "numpy")
+
+
+@lru_cache(maxsize=None)
+def _load(name):
+    try:
+        return importlib.import_module(_MODULES[name])
+    except ImportError:
+        return None
+
+
+def available_backends():
+    """Names of the backends that import on this machine, in canonical order."""
+    return tuple(name for name in BACKENDS if _load(name) is not None)
+
+
+def resolve_backend_name(name=None):
+    """The backend name to use: ``name``, else ``$FASTNN_BACKEND``, else the fastest."""
+    if name is None:
+        name = os.environ.get("FASTNN_BACKEND") or None
+    if name is None:
+        return next(n for n in _PREFERENCE if _load(n) is not None)
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ValueError(f"backend={name!r} is unknown; valid backends are {', '.join(BACKENDS)}")
+    if _load(name) is None:
+        raise ValueError(f"backend={name!r} is not available here; available: "
+                         f"{', '.join(available_backends())}")
+    return name
+
+
+def get_backend(name=None):
+    """The kernel module for ``name`` (see :func:`resolve_backend_name`)."""
+    return _load(resolve_backend_name(name))
