@@ -17,12 +17,19 @@ _MODULES = {
 _PREFERENCE = ("cython", "numba", "numpy")
 
 
+KERNELS = ("activation_forward", "activation_backward", "dense_forward", "dense_backward",
+           "softmax", "loss_grad", "optimizer_step", "forward", "loss_and_grad", "train_epoch",
+           "n_steps")
+
+
 @lru_cache(maxsize=None)
 def _load(name):
+    """The backend's module, or None when it does not import or lacks a kernel."""
     try:
-        return importlib.import_module(_MODULES[name])
+        module = importlib.import_module(_MODULES[name])
     except ImportError:
         return None
+    return module if all(hasattr(module, k) for k in KERNELS) else None
 
 
 def available_backends():

@@ -1,0 +1,1 @@
+"""The compiled kernels' codes (declared in _codes.pxd), visible from Python."""

@@ -1,0 +1,307 @@
+"""Layer kernels: activations, the dense layer forward and backward (GEMM
+through BLAS), softmax and the losses from logits.
+
+Every public function has the signature of its twin in ``reference.py``; the
+``cy_*`` pointer versions do the work without the GIL and are shared with
+``_network.pyx`` through ``_layers.pxd``.
+"""
+from libc.math cimport INFINITY, log
+from libc.string cimport memcpy
+
+from ._blas cimport gemm, gemv
+from ._codes cimport (ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
+                      LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED)
+from ._math cimport f_exp, f_tanh, floating, leaky_relu, log1pexp, relu, sigmoid, step
+
+
+# --------------------------------------------------------------------------
+# Activations: h = g(a) and dL/da = dL/dh * g'(a), elementwise over n values
+# --------------------------------------------------------------------------
+
+cdef void cy_activation_forward(const floating* Z, floating* H, Py_ssize_t n, int act,
+                                floating alpha) noexcept nogil:
+    """h = g(a): linear, sigmoid, tanh, relu, leaky relu, step. H may be Z."""
+    cdef Py_ssize_t i
+    if act == ACT_LINEAR:
+        for i in range(n):
+            H[i] = Z[i]
+    elif act == ACT_SIGMOID:
+        for i in range(n):
+            H[i] = sigmoid(Z[i])
+    elif act == ACT_TANH:
+        for i in range(n):
+            H[i] = f_tanh(Z[i])
+    elif act == ACT_RELU:
+        for i in range(n):
+            H[i] = relu(Z[i])
+    elif act == ACT_LEAKY_RELU:
+        for i in range(n):
+            H[i] = leaky_relu(Z[i], alpha)
+    elif act == ACT_STEP:
+        for i in range(n):
+            H[i] = step(Z[i])
+
+
+cdef void cy_activation_backward(const floating* Z, const floating* H, const floating* dH,
+                                 floating* dZ, Py_ssize_t n, int act,
+                                 floating alpha) noexcept nogil:
+    """dL/da = dL/dh * g'(a): sigmoid h(1-h), tanh 1-h^2, relu [a > 0], leaky
+    relu 1 or alpha, linear 1, step 0. dZ may be dH."""
+    cdef Py_ssize_t i
+    if act == ACT_LINEAR:
+        for i in range(n):
+            dZ[i] = dH[i]
+    elif act == ACT_SIGMOID:
+        for i in range(n):
+            dZ[i] = dH[i] * (H[i] * (1 - H[i]))
+    elif act == ACT_TANH:
+        for i in range(n):
+            dZ[i] = dH[i] * (1 - H[i] * H[i])
+    elif act == ACT_RELU:
+        for i in range(n):
+            dZ[i] = dH[i] if Z[i] > 0 else 0
+    elif act == ACT_LEAKY_RELU:
+        for i in range(n):
+            dZ[i] = dH[i] if Z[i] > 0 else alpha * dH[i]
+    elif act == ACT_STEP:
+        for i in range(n):
+            dZ[i] = 0
+
+
+# --------------------------------------------------------------------------
+# Dense layer: A = X W^T + b, H = g(A), and its backward pass
+# --------------------------------------------------------------------------
+
+cdef void cy_dense_forward(const floating* X, const floating* W, const floating* b,
+                           Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out, int act,
+                           floating alpha, floating* Z, floating* H) noexcept nogil:
+    """A = X W^T + b (B x n_out), then H = g(A) row by row while the row is in cache."""
+    cdef Py_ssize_t r, j
+    cdef floating* z
+    if B == 1:
+        gemv(False, n_out, n_in, 1, W, n_in, X, 0, Z)
+    else:
+        gemm(False, True, B, n_out, n_in, 1, X, n_in, W, n_in, 0, Z, n_out)
+    for r in range(B):
+        z = Z + r * n_out
+        for j in range(n_out):
+            z[j] += b[j]
+        cy_activation_forward(z, H + r * n_out, n_out, act, alpha)
+
+
+cdef void cy_dense_backward(const floating* X, const floating* W, const floating* Z,
+                            const floating* H, const floating* dH, Py_ssize_t B,
+                            Py_ssize_t n_in, Py_ssize_t n_out, int act, floating alpha,
+                            floating* dZ, floating* dW, floating* db,
+                            floating* dX) noexcept nogil:
+    """dZ = dH * g'(A); db = sum over rows of dZ (fused with dZ, row by row);
+    dW = dZ^T X; dX = dZ W unless dX is NULL. dZ may be dH."""
+    cdef Py_ssize_t r, j
+    cdef floating* dz
+    for r in range(B):
+        dz = dZ + r * n_out
+        cy_activation_backward(Z + r * n_out, H + r * n_out, dH + r * n_out, dz, n_out,
+                               act, alpha)
+        if r == 0:
+            memcpy(db, dz, n_out * sizeof(floating))
+        else:
+            for j in range(n_out):
+                db[j] += dz[j]
+    if B == 1:
+        outer(dZ, X, n_out, n_in, dW)
+    else:
+        gemm(True, False, n_out, n_in, B, 1, dZ, n_out, X, n_in, 0, dW, n_in)
+    if dX == NULL:
+        return
+    if B == 1:
+        gemv(True, n_out, n_in, 1, W, n_in, dZ, 0, dX)
+    else:
+        gemm(False, False, B, n_in, n_out, 1, dZ, n_out, W, n_in, 0, dX, n_in)
+
+
+cdef inline void outer(const floating* u, const floating* v, Py_ssize_t m, Py_ssize_t n,
+                       floating* out) noexcept nogil:
+    """out = u v^T (m x n), one write pass: dW at batch size 1 (BLAS ger would
+    need a zeroing pass first, since it accumulates)."""
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        for j in range(n):
+            out[i * n + j] = u[i] * v[j]
+
+
+# --------------------------------------------------------------------------
+# Softmax and the losses from logits (mean over the B rows)
+# --------------------------------------------------------------------------
+
+cdef inline double shifted_exp(const floating* z, floating* e, Py_ssize_t k,
+                               floating* m) noexcept nogil:
+    """e_j = e^{a_j - m} with m = max_j a_j, so no exponential overflows;
+    returns sum_j e_j accumulated in double and stores m."""
+    cdef Py_ssize_t j
+    cdef double s = 0
+    m[0] = z[0]
+    for j in range(1, k):
+        if z[j] > m[0]:
+            m[0] = z[j]
+    for j in range(k):
+        e[j] = f_exp(z[j] - m[0])
+        s += e[j]
+    return s
+
+
+cdef void cy_softmax(const floating* Z, floating* P, Py_ssize_t B, Py_ssize_t k) noexcept nogil:
+    """y_hat_j = e^{a_j - m} / sum_i e^{a_i - m} per row. P may be Z."""
+    cdef Py_ssize_t r, j
+    cdef floating m, s
+    for r in range(B):
+        s = <floating>shifted_exp(Z + r * k, P + r * k, k, &m)
+        for j in range(k):
+            P[r * k + j] /= s
+
+
+cdef double squared_error(const floating* Z, const floating* Y, floating* dZ, Py_ssize_t n,
+                          floating inv_b) noexcept nogil:
+    """sum (a - y)^2 (double); dL/da = 2 (a - y) / B."""
+    cdef Py_ssize_t i
+    cdef floating diff, two_inv_b = 2 * inv_b
+    cdef double total = 0
+    for i in range(n):
+        diff = Z[i] - Y[i]
+        dZ[i] = two_inv_b * diff
+        total += <double>diff * <double>diff
+    return total
+
+
+cdef double binary_cross_entropy(const floating* Z, const floating* Y, floating* dZ,
+                                 Py_ssize_t n, floating inv_b) noexcept nogil:
+    """sum softplus(a) - y a (double); dL/da = (sigma(a) - y) / B."""
+    cdef Py_ssize_t i
+    cdef double total = 0
+    for i in range(n):
+        dZ[i] = (sigmoid(Z[i]) - Y[i]) * inv_b
+        total += log1pexp(Z[i]) - <double>Y[i] * <double>Z[i]
+    return total
+
+
+cdef double softmax_cross_entropy(const floating* Z, const floating* Y, floating* dZ,
+                                  Py_ssize_t B, Py_ssize_t k, floating inv_b) noexcept nogil:
+    """sum_i sum_{j: y_ij != 0} y_ij (lse_i - a_ij) (double), lse_i = m + log sum e^{a_ij - m};
+    dL/da_ij = (y_hat_ij sum_j y_ij - y_ij) / B."""
+    cdef Py_ssize_t r, j
+    cdef const floating* z
+    cdef const floating* y
+    cdef floating* dz
+    cdef floating m, s, y_sum
+    cdef double total = 0, lse, sum_exp
+    for r in range(B):
+        z, y, dz = Z + r * k, Y + r * k, dZ + r * k
+        sum_exp = shifted_exp(z, dz, k, &m)
+        lse = m + log(sum_exp)
+        s = <floating>sum_exp
+        y_sum = 0
+        for j in range(k):
+            y_sum += y[j]
+            if y[j] != 0:
+                total += y[j] * (lse - z[j])
+        for j in range(k):
+            dz[j] = ((dz[j] / s) * y_sum - y[j]) * inv_b
+    return total
+
+
+cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floating* dZ,
+                         Py_ssize_t B, Py_ssize_t k) noexcept nogil:
+    """Mean loss over the B rows of logits Z against Y; dL/dZ into dZ."""
+    cdef floating inv_b = <floating>(1.0 / B)
+    cdef double total
+    if loss == LOSS_SQUARED:
+        total = squared_error(Z, Y, dZ, B * k, inv_b)
+    elif loss == LOSS_BCE:
+        total = binary_cross_entropy(Z, Y, dZ, B * k, inv_b)
+    elif loss == LOSS_SOFTMAX_CE:
+        total = softmax_cross_entropy(Z, Y, dZ, B, k, inv_b)
+    else:
+        return INFINITY
+    return total / B
+
+
+# --------------------------------------------------------------------------
+# Python entry points (the reference's signatures)
+# --------------------------------------------------------------------------
+
+def check_loss(loss):
+    """ValueError for a code that names no loss (as the reference raises)."""
+    if loss not in (LOSS_SQUARED, LOSS_BCE, LOSS_SOFTMAX_CE):
+        raise ValueError(f"unknown loss code {loss}")
+
+
+def flat_view(a, name):
+    """The 1-D view of a C-contiguous buffer that a kernel writes (never a copy)."""
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous")
+    return a.reshape(-1)
+
+
+def activation_forward(Z, act, alpha, H_out):
+    """h = g(a) elementwise (see reference.activation_forward); any shape."""
+    _activation_forward(Z.reshape(-1), act, alpha, flat_view(H_out, "H_out"))
+    return H_out
+
+
+def _activation_forward(const floating[::1] Z, int act, floating alpha, floating[::1] H):
+    with nogil:
+        cy_activation_forward(&Z[0], &H[0], Z.shape[0], act, alpha)
+
+
+def activation_backward(Z, H, dH, act, alpha, dZ_out):
+    """dL/da = dL/dh * g'(a) elementwise (see reference.activation_backward); any shape."""
+    _activation_backward(Z.reshape(-1), H.reshape(-1), dH.reshape(-1), act, alpha,
+                         flat_view(dZ_out, "dZ_out"))
+    return dZ_out
+
+
+def _activation_backward(const floating[::1] Z, const floating[::1] H, const floating[::1] dH,
+                         int act, floating alpha, floating[::1] dZ):
+    with nogil:
+        cy_activation_backward(&Z[0], &H[0], &dH[0], &dZ[0], Z.shape[0], act, alpha)
+
+
+def dense_forward(const floating[:, ::1] X, const floating[:, ::1] W, const floating[::1] b,
+                  int act, floating alpha, floating[:, ::1] Z_out, floating[:, ::1] H_out):
+    """A = X W^T + b, H = g(A) (see reference.dense_forward). Returns H_out."""
+    with nogil:
+        cy_dense_forward(&X[0, 0], &W[0, 0], &b[0], X.shape[0], X.shape[1], W.shape[0], act,
+                         alpha, &Z_out[0, 0], &H_out[0, 0])
+    return H_out.base
+
+
+def dense_backward(const floating[:, ::1] X, const floating[:, ::1] W,
+                   const floating[:, ::1] Z, const floating[:, ::1] H,
+                   const floating[:, ::1] dH, int act, floating alpha,
+                   floating[:, ::1] dZ_out, floating[:, ::1] dW_out, floating[::1] db_out,
+                   floating[:, ::1] dX_out, bint need_dX):
+    """dZ, dW, db and (when ``need_dX``) dX of one layer (see
+    reference.dense_backward). ``dZ_out`` may be ``dH``; ``dX_out`` may be
+    None when ``need_dX`` is false."""
+    cdef floating* dX = &dX_out[0, 0] if need_dX else NULL
+    with nogil:
+        cy_dense_backward(&X[0, 0], &W[0, 0], &Z[0, 0], &H[0, 0], &dH[0, 0], X.shape[0],
+                          X.shape[1], W.shape[0], act, alpha, &dZ_out[0, 0], &dW_out[0, 0],
+                          &db_out[0], dX)
+
+
+def softmax(const floating[:, ::1] Z, floating[:, ::1] P_out):
+    """Row-wise softmax with the row maximum subtracted (see reference.softmax).
+    ``P_out`` may be ``Z``. Returns P_out."""
+    with nogil:
+        cy_softmax(&Z[0, 0], &P_out[0, 0], Z.shape[0], Z.shape[1])
+    return P_out.base
+
+
+def loss_grad(int loss, const floating[:, ::1] Z, const floating[:, ::1] Y,
+              floating[:, ::1] dZ_out):
+    """Mean loss of logits Z against Y; dL/dZ into ``dZ_out`` (see reference.loss_grad)."""
+    cdef double value
+    check_loss(loss)
+    with nogil:
+        value = cy_loss_grad(loss, &Z[0, 0], &Y[0, 0], &dZ_out[0, 0], Z.shape[0], Z.shape[1])
+    return value

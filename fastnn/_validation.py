@@ -1,0 +1,128 @@
+"""Checks at the door: every public entry point validates its input here, once,
+so that compiled kernels can trust what they receive.
+
+Each function names the offending argument in its message and raises
+``TypeError`` for the wrong kind of object and ``ValueError`` for a wrong value.
+"""
+import math
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_real(value, name):
+    """``value`` as a finite Python float (bools and non-numbers are TypeErrors)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def check_in_range(value, name, lo=-math.inf, hi=math.inf, lo_open=False, hi_open=False):
+    """``value`` as a float in the interval from ``lo`` to ``hi``
+    (closed unless ``lo_open``/``hi_open``)."""
+    value = check_real(value, name)
+    if value < lo or value > hi or (lo_open and value == lo) or (hi_open and value == hi):
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {value!r}")
+    return value
+
+
+def check_positive(value, name):
+    """``value`` as a float > 0."""
+    value = check_real(value, name)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def check_nonnegative(value, name):
+    """``value`` as a float >= 0."""
+    value = check_real(value, name)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def check_int(value, name, minimum=None):
+    """``value`` as a Python int (>= ``minimum`` when given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_float_dtype(dtype, name):
+    """``dtype`` as a NumPy dtype, which must be float32 or float64."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def check_all_finite(x, name):
+    """Raise ValueError if the float array ``x`` holds a NaN or an infinity.
+
+    The fast test is one BLAS pass: sum(x^2) is finite exactly when every
+    element is finite, unless the squares overflow; only then (or on failure)
+    is the elementwise test run, to be sure and to report where."""
+    flat = x.reshape(-1)
+    if math.isfinite(np.dot(flat, flat)):
+        return
+    bad = np.flatnonzero(~np.isfinite(flat))
+    if bad.size:
+        index = np.unravel_index(bad[0], x.shape)
+        raise ValueError(f"{name} contains NaN or infinity "
+                         f"({bad.size} entries, first at index {tuple(map(int, index))})")
+
+
+def check_buffer(x, name, dtype=None, shape=None, writable=False):
+    """Check, without converting, an array that a kernel reads or writes in place:
+    a NumPy array of float32 or float64 (or exactly ``dtype``), C-contiguous,
+    of ``shape`` when given, and writable when ``writable``."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
+    if shape is not None and x.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {x.shape}")
+    if not x.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use numpy.ascontiguousarray)")
+    if writable and not x.flags.writeable:
+        raise ValueError(f"{name} must be writable, got a read-only array")
+    return x
+
+
+def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
+    """``x`` as a C-contiguous float array with only finite values.
+
+    Floats keep their dtype (float32 or float64) unless ``dtype`` is given;
+    integers and bools become float64. Non-numeric input is a TypeError; the
+    wrong number of dimensions, an empty array (unless ``allow_empty``), NaN
+    or infinity is a ValueError."""
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in FLOAT_DTYPES else np.float64
+    arr = np.ascontiguousarray(arr, dtype=check_float_dtype(dtype, "dtype"))
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
+    check_all_finite(arr, name)
+    return arr

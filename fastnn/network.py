@@ -1,0 +1,321 @@
+"""Feed-forward networks (the notes' section 4) over one flat parameter buffer."""
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import activations, losses
+from ._kernels import codes, get_backend, resolve_backend_name
+from ._kernels.reference import layer_views
+from ._validation import as_float_array
+
+FORMAT = "fastnn-mlp"
+FORMAT_VERSION = 1
+INITS = ("auto", "random", "xavier", "he")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer's views into the network's flat buffers: a = b + W h."""
+    W: np.ndarray
+    b: np.ndarray
+    activation: str
+
+
+class MLP:
+    """A multilayer network: a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for the hidden
+    layers and y_hat = O(a_L) at the output (the notes' Algorithm 5).
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        ``[n_0, n_1, ..., n_L]``: inputs, hidden widths, outputs (each >= 1).
+    activation : str or sequence of str
+        Hidden activation g, one name for all hidden layers or one per layer:
+        sigmoid (logistic), tanh, relu, leaky_relu, linear (identity), step
+        (forward only: the threshold cannot be trained by gradients).
+    output : {"softmax", "sigmoid", "linear"}
+        Output function O.
+    loss : str, optional
+        Defaults to the notes' table: softmax -> cross_entropy, sigmoid ->
+        binary_cross_entropy, linear -> squared_error.
+    init : {"auto", "random", "xavier", "he"}
+        "random": W ~ N(0, 0.01^2) (the notes' "initialize randomly");
+        "xavier": W ~ U(-r, r), r = sqrt(6 / (n_in + n_out)) (Glorot);
+        "he": W ~ N(0, 2 / n_in); "auto": he for (leaky) ReLU layers, xavier
+        otherwise. Biases start at 0.
+    dtype : {"float32", "float64"}
+    random_state : int or None
+        Seed of the one ``np.random.Generator`` used for initialisation.
+    backend : {"numpy", "numba", "cython"} or None
+        Kernel backend (default: ``$FASTNN_BACKEND``, else the fastest).
+    alpha : float
+        Slope of leaky ReLU for negative inputs.
+
+    Examples
+    --------
+    >>> import numpy as np, fastnn as fn
+    >>> net = fn.MLP([4, 8, 3], random_state=0)
+    >>> net.predict_proba(np.ones((2, 4), dtype=np.float32)).shape
+    (2, 3)
+    """
+
+    def __init__(self, layer_sizes, activation="relu", output="softmax", loss=None,
+                 init="auto", dtype="float32", random_state=None, backend=None, alpha=0.01):
+        self.sizes = _check_sizes(layer_sizes)
+        self.activation = _hidden_activations(activation, len(self.sizes) - 2)
+        self.acts = np.array([activations.code(a) for a in self.activation], dtype=np.int64)
+        self.output = output
+        self.loss, self.loss_code = losses.loss_code(output, loss)
+        self.init = init
+        self.alpha = _check_alpha(alpha)
+        self.dtype = _check_dtype(dtype)
+        self.backend_name = resolve_backend_name(backend)
+        self.backend = get_backend(self.backend_name)
+        n = sum(int(o) * (int(i) + 1) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        self.params = np.zeros(n, dtype=self.dtype)
+        self.grads = np.zeros(n, dtype=self.dtype)
+        self.layers = [Layer(W, b, a) for (W, b), a in
+                       zip(layer_views(self.params, self.sizes), self.activation + [output])]
+        self.initialize(init, random_state)
+
+    # -- construction -----------------------------------------------------
+    def initialize(self, init="auto", random_state=None):
+        """(Re)draw W of every layer by ``init`` from ``random_state``; b = 0."""
+        if init not in INITS:
+            raise ValueError(f"init={init!r} is unknown; valid: {', '.join(INITS)}")
+        rng = np.random.default_rng(random_state)
+        for k, layer in enumerate(self.layers):
+            n_out, n_in = layer.W.shape
+            rule = init
+            if rule == "auto":
+                hidden = self.acts[k] if k < len(self.acts) else codes.ACT_LINEAR
+                rule = "he" if hidden in (codes.ACT_RELU, codes.ACT_LEAKY_RELU) else "xavier"
+            if rule == "random":
+                W = rng.normal(0.0, 0.01, (n_out, n_in))
+            elif rule == "xavier":
+                r = np.sqrt(6.0 / (n_in + n_out))
+                W = rng.uniform(-r, r, (n_out, n_in))
+            else:
+                W = rng.normal(0.0, np.sqrt(2.0 / n_in), (n_out, n_in))
+            layer.W[...] = W
+            layer.b[...] = 0
+        return self
+
+    @property
+    def n_layers(self):
+        """L, the number of weight layers."""
+        return len(self.layers)
+
+    @property
+    def n_outputs(self):
+        return int(self.sizes[-1])
+
+    @property
+    def is_classifier(self):
+        return self.output in ("softmax", "sigmoid")
+
+    def __repr__(self):
+        hidden = self.activation[0] if len(set(self.activation)) == 1 else self.activation
+        return (f"MLP({list(map(int, self.sizes))}, activation={hidden!r}, output={self.output!r}, "
+                f"loss={self.loss!r}, dtype={self.dtype.name!r}, backend={self.backend_name!r})")
+
+    # -- the door ---------------------------------------------------------
+    def check_X(self, X, name="X"):
+        """X as a C-contiguous 2-D array of the network's dtype (one conversion at most)."""
+        X = as_float_array(X, name, dtype=self.dtype, ndim=2)
+        if X.shape[1] != self.sizes[0]:
+            raise ValueError(f"{name} has {X.shape[1]} features per row but the input layer "
+                             f"has {self.sizes[0]}")
+        return X
+
+    def targets(self, y, n_samples, name="y"):
+        """Targets as the (N, k) float array the losses take: integer labels
+        become one-hot rows for softmax; 1-D targets of a one-output network
+        become a column."""
+        k = self.n_outputs
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 1 and len(y_arr) != n_samples or y_arr.ndim == 2 and len(y_arr) != n_samples:
+            raise ValueError(f"{name} has {len(y_arr)} rows but X has {n_samples}")
+        if self.output == "softmax" and y_arr.ndim == 1:
+            labels = _check_labels(y_arr, name, k)
+            Y = np.zeros((n_samples, k), dtype=self.dtype)
+            Y[np.arange(n_samples), labels] = 1
+            return Y
+        if y_arr.ndim == 1 and k == 1:
+            y_arr = y_arr.reshape(-1, 1)
+        Y = as_float_array(y_arr, name, dtype=self.dtype, ndim=2)
+        if Y.shape[1] != k:
+            raise ValueError(f"{name} has {Y.shape[1]} columns but the output layer has {k}")
+        if self.output != "linear" and (Y.min() < 0 or Y.max() > 1):
+            raise ValueError(f"{name} must hold probabilities in [0, 1] for output={self.output!r}")
+        return Y
+
+    # -- forward, loss, backward ------------------------------------------
+    def decision_function(self, X):
+        """The logits a_L for the rows of X."""
+        X = self.check_X(X)
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
+        return self.backend.forward(X, self.sizes, self.acts, self.alpha, self.params, out)
+
+    def forward(self, X):
+        """y_hat = O(a_L): softmax probabilities, sigmoid probabilities or values."""
+        A = self.decision_function(X)
+        if self.output == "softmax":
+            return self.backend.softmax(A, A)
+        if self.output == "sigmoid":
+            return self.backend.activation_forward(A, codes.ACT_SIGMOID, 0.0, A)
+        return A
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax rows, or sigmoid outputs per column)."""
+        if not self.is_classifier:
+            raise ValueError("predict_proba needs output='softmax' or 'sigmoid'")
+        return self.forward(X)
+
+    def predict(self, X):
+        """Labels (argmax for softmax, y_hat >= 0.5 for sigmoid) or values (linear)."""
+        Y = self.forward(X)
+        if self.output == "softmax":
+            return Y.argmax(axis=1)
+        if self.output == "sigmoid":
+            labels = (Y >= 0.5).astype(np.int64)
+            return labels[:, 0] if self.n_outputs == 1 else labels
+        return Y[:, 0] if self.n_outputs == 1 else Y
+
+    def score(self, X, y):
+        """Accuracy for classifiers, the coefficient of determination R^2 otherwise."""
+        X = self.check_X(X)
+        if self.is_classifier:
+            pred = self.predict(X)
+            truth = np.asarray(y)
+            if self.output == "softmax" and truth.ndim == 2:
+                truth = truth.argmax(axis=1)
+            return float(np.mean(pred == truth.reshape(pred.shape)))
+        Y = self.targets(y, len(X)).astype(np.float64)
+        resid = ((self.decision_function(X) - Y) ** 2).sum()
+        total = ((Y - Y.mean(axis=0)) ** 2).sum()
+        return float(1.0 - resid / total) if total > 0 else 0.0
+
+    def loss_value(self, X, Y):
+        """The loss of already-validated (X, Y) without touching ``grads``."""
+        A = self.backend.forward(X, self.sizes, self.acts, self.alpha, self.params,
+                                 np.empty((X.shape[0], self.n_outputs), dtype=self.dtype))
+        return self.backend.loss_grad(self.loss_code, A, Y, np.empty_like(A))
+
+    def loss_and_grad(self, X, y):
+        """(L, dL/dtheta) on (X, y) by the notes' Algorithms 5 and 6. The gradient
+        is the network's own buffer ``grads`` (params' layout), overwritten by
+        the next call."""
+        self.check_trainable()
+        X = self.check_X(X)
+        if len(X) == 0:
+            raise ValueError("X is empty")
+        Y = self.targets(y, len(X))
+        loss = self.backend.loss_and_grad(X, Y, self.sizes, self.acts, self.alpha,
+                                          self.loss_code, self.params, self.grads)
+        return loss, self.grads
+
+    def check_trainable(self):
+        if "step" in self.activation:
+            raise ValueError("activation='step' has no useful derivative: a network with step "
+                             "units can run forward but cannot be trained by gradient descent")
+
+    # -- persistence ------------------------------------------------------
+    def save(self, path):
+        """Write the architecture and parameters to a versioned ``.npz`` file,
+        atomically (temporary file in the same folder, then rename)."""
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
+                         sizes=self.sizes, activation=np.array(self.activation, dtype=str),
+                         output=np.array(self.output), loss=np.array(self.loss),
+                         alpha=np.array(self.alpha), dtype=np.array(self.dtype.name),
+                         params=self.params)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path, backend=None):
+        """Read a network written by :meth:`save` (never unpickles anything)."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                data = {key: f[key] for key in f.files}
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no model file at {os.fspath(path)!r}") from None
+        except Exception as exc:
+            raise ValueError(f"{os.fspath(path)!r} is not a readable fastnn model file: {exc}") from None
+        if data.get("format") is None or str(data["format"]) != FORMAT:
+            raise ValueError(f"{os.fspath(path)!r} is not a fastnn model file")
+        if int(data["version"]) > FORMAT_VERSION:
+            raise ValueError(f"{os.fspath(path)!r} has format version {int(data['version'])}; "
+                             f"this fastnn reads up to {FORMAT_VERSION}")
+        net = cls(data["sizes"].tolist(), activation=[str(a) for a in data["activation"]],
+                  output=str(data["output"]), loss=str(data["loss"]), dtype=str(data["dtype"]),
+                  alpha=float(data["alpha"]), backend=backend)
+        if data["params"].shape != net.params.shape:
+            raise ValueError(f"{os.fspath(path)!r} is corrupt: {data['params'].shape[0]} parameters "
+                             f"for an architecture that has {net.params.shape[0]}")
+        net.params[...] = data["params"]
+        return net
+
+
+def _check_dtype(dtype):
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in DTYPES:
+        raise ValueError(f"dtype={dtype!r} is not supported; use float32 or float64")
+    return dt
+
+
+def _check_sizes(layer_sizes):
+    try:
+        sizes = [int(s) for s in layer_sizes]
+    except (TypeError, ValueError):
+        raise TypeError(f"layer_sizes={layer_sizes!r} must be a sequence of integers") from None
+    if len(sizes) < 2:
+        raise ValueError(f"layer_sizes={layer_sizes!r} needs at least an input and an output size")
+    if any(s < 1 for s in sizes) or any(s != float(v) for s, v in zip(sizes, layer_sizes)):
+        raise ValueError(f"layer_sizes={layer_sizes!r} must hold integers >= 1")
+    return np.array(sizes, dtype=np.int64)
+
+
+def _hidden_activations(activation, n_hidden):
+    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if len(names) != n_hidden:
+        raise ValueError(f"activation lists {len(names)} names for {n_hidden} hidden layers")
+    for name in names:
+        activations.code(name)
+    return names
+
+
+def _check_labels(y, name, n_classes):
+    """Integer class labels in [0, n_classes) as an int64 array."""
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    labels = y.astype(np.int64)
+    if np.any(labels != y):
+        raise ValueError(f"{name} must hold integer class labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{name} holds labels outside [0, {n_classes}): "
+                         f"min {labels.min()}, max {labels.max()}")
+    return labels
+
+
+def _check_alpha(alpha):
+    alpha = float(alpha)
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"alpha={alpha!r} must be a finite slope >= 0")
+    return alpha
