@@ -25,7 +25,8 @@ def _compiler_supports_openmp():
 
 
 def _extensions():
-    compile_args = ["-O3"] if sys.platform != "win32" else ["/O2"]
+    # -fno-math-errno: sqrt need not set errno, so loops calling it vectorise.
+    compile_args = ["-O3", "-fno-math-errno"] if sys.platform != "win32" else ["/O2"]
     link_args = []
     if sys.platform != "win32" and _compiler_supports_openmp():
         compile_args.append("-fopenmp")

@@ -29,6 +29,7 @@ import tracemalloc
 import warnings
 from dataclasses import asdict, dataclass, replace
 from functools import partial
+from typing import Callable, NamedTuple
 from pathlib import Path
 from statistics import median
 
@@ -153,14 +154,25 @@ def flops_per_sample(hidden=N_HIDDEN):
 
 # --------------------------------------------------------------------------
 # Contenders: prepare(case, data, params0) does the setup (untimed) and
-# returns a zero-argument callable that runs the case from fresh state.
+# returns a Job whose run() trains the case from fresh state.
 # --------------------------------------------------------------------------
+
+class Job(NamedTuple):
+    """``run()`` is what is timed; ``weights()`` gives the trained parameters in
+    fastnn's flat layout [W_1, b_1, W_2, b_2] (to check contenders agree)."""
+    run: Callable
+    weights: Callable
+
 
 @dataclass(frozen=True)
 class Contender:
     name: str
     kind: str           # "fast path", "per step" or "peer"
-    prepare: object
+    prepare: Callable   # (case, data, params0) -> Job
+
+
+def flat(arrays):
+    return np.concatenate([np.asarray(a, dtype=np.float32).ravel() for a in arrays])
 
 
 def kernel_state(case, params0):
@@ -177,11 +189,12 @@ def prepare_train_epoch(backend, case, data, params0):
     """The kernel fast path: one ``train_epoch`` call, no validation."""
     kernels = get_backend(backend)
     params, grads, s1, s2, hp = kernel_state(case, params0)
-    return partial(kernels.train_epoch, data.X, data.Y, np.arange(case.n, dtype=np.int64),
-                   case.batch, case.sizes, np.array([ACT_RELU]), 0.0, LOSS_SOFTMAX_CE, params,
-                   grads, OPT_CODES[case.opt], s1, s2, hp,
-                   np.full(case.steps, LEARNING_RATES[case.opt]), np.empty(0), 0,
-                   np.empty(case.steps))
+    run = partial(kernels.train_epoch, data.X, data.Y, np.arange(case.n, dtype=np.int64),
+                  case.batch, case.sizes, np.array([ACT_RELU]), 0.0, LOSS_SOFTMAX_CE, params,
+                  grads, OPT_CODES[case.opt], s1, s2, hp,
+                  np.full(case.steps, LEARNING_RATES[case.opt]), np.empty(0), 0,
+                  np.empty(case.steps))
+    return Job(run, params.copy)
 
 
 def fastnn_net(case, params0, backend):
@@ -196,8 +209,8 @@ def prepare_fit(backend, case, data, params0):
     """The public fast path: ``fastnn.fit`` for one epoch, samples in order."""
     import fastnn
     net, opt = fastnn_net(case, params0, backend)
-    return partial(fastnn.fit, net, data.X[:case.n], data.y[:case.n], optimizer=opt, epochs=1,
-                   batch_size=case.batch, shuffle=False)
+    return Job(partial(fastnn.fit, net, data.X[:case.n], data.y[:case.n], optimizer=opt,
+                       epochs=1, batch_size=case.batch, shuffle=False), net.params.copy)
 
 
 def prepare_step_loop(backend, case, data, params0):
@@ -209,7 +222,7 @@ def prepare_step_loop(backend, case, data, params0):
         for s in range(0, case.n, B):
             _, grads = net.loss_and_grad(X[s:s + B], y[s:s + B])
             opt.step(net.params, grads)
-    return epoch
+    return Job(epoch, net.params.copy)
 
 
 def prepare_torch(case, data, params0):
@@ -231,12 +244,13 @@ def prepare_torch(case, data, params0):
             opt.zero_grad()
             loss_fn(model(X[s:s + B]), y[s:s + B]).backward()
             opt.step()
-    return epoch
+    return Job(epoch, lambda: flat(p.detach().numpy() for p in model.parameters()))
 
 
 def prepare_sklearn(case, data, params0):
     """MLPClassifier.partial_fit: one epoch, same hyperparameters (no L2, no
-    momentum, no shuffling), its layers initialised (untimed) to ours."""
+    momentum, no shuffling), its layers initialised (untimed) to ours and its
+    optimizer created afresh by the timed call."""
     from sklearn.neural_network import MLPClassifier
     clf = MLPClassifier(hidden_layer_sizes=(case.hidden,), solver=case.opt, alpha=0.0,
                         learning_rate_init=LEARNING_RATES[case.opt], batch_size=case.batch,
@@ -247,7 +261,10 @@ def prepare_sklearn(case, data, params0):
         clf.partial_fit(X[:1], y[:1], classes=np.arange(N_CLASSES))
     W1, b1, W2, b2 = unflatten(params0, case.hidden)
     clf.coefs_, clf.intercepts_ = [W1.T.copy(), W2.T.copy()], [b1, b2]
-    return partial(clf.partial_fit, X, y)
+    del clf._optimizer
+    return Job(partial(clf.partial_fit, X, y),
+               lambda: flat([clf.coefs_[0].T, clf.intercepts_[0], clf.coefs_[1].T,
+                             clf.intercepts_[1]]))
 
 
 def numpy_grads(params, x, y):
@@ -303,7 +320,7 @@ def prepare_numpy(case, data, params0):
     def epoch():
         for s in range(0, case.n, B):
             update(params, numpy_grads(params, X[s:s + B], y[s:s + B]))
-    return epoch
+    return Job(epoch, lambda: flat(params))
 
 
 PEERS = (("torch", Contender(TORCH, "peer", prepare_torch)),
@@ -365,10 +382,10 @@ def importable(module):
 
 def time_once(contender, case, data, params0):
     """Seconds of one run of ``case`` (setup untimed, garbage collected first)."""
-    fn = contender.prepare(case, data, params0)
+    run = contender.prepare(case, data, params0).run
     gc.collect()
     start = time.perf_counter()
-    fn()
+    run()
     return time.perf_counter() - start
 
 
@@ -426,17 +443,16 @@ def best_of(fn, repeats):
     return median(times)
 
 
-def gemm_step_seconds(X, batch, hidden=N_HIDDEN, max_steps=200, repeats=5):
-    """Seconds per step of the five GEMMs of one training step at ``batch`` rows
-    (a_1 = x W_1^T, a_2 = h W_2^T, dW_2 = d_2^T h, d_1 = d_2 W_2, dW_1 = d_1^T x),
-    with preallocated outputs: what BLAS alone needs."""
+def gemm_steps(X, batch, steps, hidden=N_HIDDEN):
+    """A callable doing the five GEMMs of ``steps`` training steps at ``batch``
+    rows (a_1 = x W_1^T, a_2 = h W_2^T, dW_2 = d_2^T h, d_1 = d_2 W_2,
+    dW_1 = d_1^T x) into preallocated outputs: what BLAS alone needs."""
     rng = np.random.default_rng(3)
     W1 = rng.random((hidden, N_FEATURES), dtype=np.float32)
     W2 = rng.random((N_CLASSES, hidden), dtype=np.float32)
     H, D1 = np.empty((batch, hidden), np.float32), np.empty((batch, hidden), np.float32)
     A2 = np.empty((batch, N_CLASSES), np.float32)
     dW1, dW2 = np.empty_like(W1), np.empty_like(W2)
-    steps = min(max_steps, len(X) // batch)
 
     def epoch():
         for s in range(steps):
@@ -446,7 +462,13 @@ def gemm_step_seconds(X, batch, hidden=N_HIDDEN, max_steps=200, repeats=5):
             np.dot(A2.T, H, out=dW2)
             np.dot(A2, W2, out=D1)
             np.dot(D1.T, x, out=dW1)
-    return best_of(epoch, repeats) / steps
+    return epoch
+
+
+def gemm_step_seconds(X, batch, max_steps=200, repeats=5):
+    """Median seconds per step of :func:`gemm_steps`."""
+    steps = min(max_steps, len(X) // batch)
+    return best_of(gemm_steps(X, batch, steps), repeats) / steps
 
 
 def copy_rate(n_floats, repeats=20):
@@ -575,11 +597,11 @@ def peak_memory_here(name, backends, n):
     contender = next(c for c in contenders(backends)[0] if c.name == name)
     case = Case("sgd", 32, n, n_epoch=n)
     data, params0 = workload(n), initial_params()
-    contender.prepare(warm_case(case), data, params0)()   # imports, compiles, caches
-    fn = contender.prepare(case, data, params0)
+    contender.prepare(warm_case(case), data, params0).run()   # imports, compiles, caches
+    run = contender.prepare(case, data, params0).run
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tracemalloc.start()
-    fn()
+    run()
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

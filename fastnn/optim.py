@@ -5,10 +5,11 @@ the kernels read (layout ``fastnn._kernels.codes.HP_*``), its step count ``t``
 and its state buffers ``s1``, ``s2`` (momentum, moments, accumulators) in the
 parameters' shape and dtype. ``step(params, grads)`` validates its arguments
 and makes ONE call ``backend.optimizer_step(code, params, grads, s1, s2, hp, t)``
-that updates ``params`` and the state in place without temporaries, whatever
-the size of the buffer. The compiled training loops reuse the same kernel with
-the same ``code``, ``hp`` and state, so a model trained by ``fastnn.fit`` and
-one stepped by hand follow the same rule.
+that updates ``params`` and the state in place, whatever the size of the
+buffer (the compiled backends in one pass, without temporaries). The compiled
+training loops reuse the same kernel with the same ``code``, ``hp`` and
+state, so a model trained by ``fastnn.fit`` and one stepped by hand follow
+the same rule.
 
 In every rule ``g_t`` is the gradient passed to ``step``, plus ``lambda w_t``
 when ``weight_decay`` (lambda) is not 0 (L2 regularisation added to the
@@ -82,16 +83,20 @@ class Optimizer:
 
     Subclasses set ``name``, ``code`` (``codes.OPT_*``), ``n_states`` (how
     many of ``s1``, ``s2`` the rule uses), ``hyperparameters`` (the names of
-    their constructor's arguments, for ``repr``) and their hyperparameter
-    properties. ``backend`` is a name of :func:`fastnn.available_backends`
-    (default: ``$FASTNN_BACKEND``, else the fastest); ``check_finite=True``
-    makes ``step`` refuse gradients holding NaN or infinity, at the cost of
-    one extra read of ``grads`` (a BLAS dot).
+    their properties stored in ``hp``), ``has_torch_variant`` (whether
+    ``torch_compatible=True`` selects PyTorch's form of the rule) and the
+    hyperparameter properties themselves.
+
+    ``backend`` is a name of :func:`fastnn.available_backends` (default:
+    ``$FASTNN_BACKEND``, else the fastest); ``check_finite=True`` makes
+    ``step`` refuse gradients holding NaN or infinity, at the cost of one
+    extra read of ``grads`` (a BLAS dot).
     """
     name = None
     code = None
     n_states = 0
     hyperparameters = ("lr", "weight_decay")
+    has_torch_variant = False
     lr = _LR
     weight_decay = _WEIGHT_DECAY
 
@@ -153,7 +158,10 @@ class Optimizer:
         """Update ``params`` in place by one step of the rule with gradient ``grads``.
 
         Both are C-contiguous NumPy arrays of one shape and one dtype (float32
-        or float64), ``params`` writable and not sharing memory with ``grads``."""
+        or float64), ``params`` writable and not sharing memory with ``grads``.
+        With ``check_finite`` a NaN or infinity in ``grads`` is a ValueError
+        raised before anything changes (one BLAS dot over ``grads``: about 2 us
+        plus 1/(3 + 2 k) of the update's memory traffic for k state buffers)."""
         check_buffer(params, "params", writable=True)
         check_buffer(grads, "grads", dtype=params.dtype, shape=params.shape)
         if np.may_share_memory(params, grads):
@@ -193,11 +201,9 @@ class Optimizer:
         if hp.shape != (HP_SIZE,):
             raise ValueError(f"state['hp'] must have shape ({HP_SIZE},), got {hp.shape}")
         for name in self.hyperparameters:
-            if name != "torch_compatible":
-                attr = getattr(type(self), name)
-                attr.check(hp[attr.index], f"state['hp'] {name}")
-        has_variant = "torch_compatible" in self.hyperparameters
-        if hp[HP_TORCH] not in ((0.0, 1.0) if has_variant else (0.0,)):
+            attr = getattr(type(self), name)
+            attr.check(hp[attr.index], f"state['hp'] {name}")
+        if hp[HP_TORCH] not in ((0.0, 1.0) if self.has_torch_variant else (0.0,)):
             raise ValueError(f"state['hp'] has an invalid PyTorch flag {hp[HP_TORCH]!r}")
         check_in_range(hp[HP_MU_PRODUCT], "state['hp'] mu product", 0.0, 1.0)
         return hp
@@ -220,7 +226,8 @@ class Optimizer:
         return s1, s2
 
     def __repr__(self):
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.hyperparameters)
+        names = self.hyperparameters + ("torch_compatible",) * self.has_torch_variant
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
         return f"{type(self).__name__}({args})"
 
 
@@ -339,7 +346,8 @@ class AdaGrad(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "adagrad", OPT_ADAGRAD, 1
-    hyperparameters = ("lr", "eps", "weight_decay", "torch_compatible")
+    hyperparameters = ("lr", "eps", "weight_decay")
+    has_torch_variant = True
     eps = _EPS
 
     def __init__(self, *, lr=1e-2, eps=1e-10, weight_decay=0.0, torch_compatible=False,
@@ -370,7 +378,8 @@ class RMSprop(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "rmsprop", OPT_RMSPROP, 1
-    hyperparameters = ("lr", "beta", "eps", "weight_decay", "torch_compatible")
+    hyperparameters = ("lr", "beta", "eps", "weight_decay")
+    has_torch_variant = True
     beta = _BETA
     eps = _EPS
 
@@ -454,7 +463,9 @@ class AdaMax(Optimizer):
         m_t     = beta1 m_{t-1} + (1 - beta1) g_t,       m^_t = m_t / (1 - beta1^t)
         v_t     = max(beta2 v_{t-1}, |g_t|)
         w_{t+1} = w_t - eta m^_t / (v_t + eps)
-    and with ``torch_compatible=True``::
+
+    and with ``torch_compatible=True`` (eps moves into the max)::
+
         v_t     = max(beta2 v_{t-1}, |g_t| + eps)
         w_{t+1} = w_t - eta m^_t / v_t
 
@@ -472,7 +483,8 @@ class AdaMax(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "adamax", OPT_ADAMAX, 2
-    hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay", "torch_compatible")
+    hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay")
+    has_torch_variant = True
     beta1 = _BETA1
     beta2 = _BETA2
     eps = _EPS
@@ -543,8 +555,8 @@ class NAdam(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "nadam", OPT_NADAM, 2
-    hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum_decay",
-                       "torch_compatible")
+    hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum_decay")
+    has_torch_variant = True
     beta1 = _BETA1
     beta2 = _BETA2
     eps = _EPS
@@ -572,7 +584,9 @@ def get(name, **kwargs):
     >>> optim.get("momentum", lr=0.1, beta=0.5)
     Momentum(lr=0.1, beta=0.5, weight_decay=0.0)
     """
-    if isinstance(name, Optimizer) and not kwargs:
+    if isinstance(name, Optimizer):
+        if kwargs:
+            raise TypeError(f"cannot apply {', '.join(kwargs)} to an optimizer instance")
         return name
     if not isinstance(name, str):
         raise TypeError(f"optimizer name must be a string, got {name!r}")

@@ -53,10 +53,10 @@ cdef void cy_activation_backward(const floating* Z, const floating* H, const flo
             dZ[i] = dH[i]
     elif act == ACT_SIGMOID:
         for i in range(n):
-            dZ[i] = dH[i] * (H[i] * (1 - H[i]))
+            dZ[i] = dH[i] * (H[i] * (<floating>1 - H[i]))
     elif act == ACT_TANH:
         for i in range(n):
-            dZ[i] = dH[i] * (1 - H[i] * H[i])
+            dZ[i] = dH[i] * (<floating>1 - H[i] * H[i])
     elif act == ACT_RELU:
         for i in range(n):
             dZ[i] = dH[i] if Z[i] > 0 else 0
@@ -163,7 +163,7 @@ cdef double squared_error(const floating* Z, const floating* Y, floating* dZ, Py
                           floating inv_b) noexcept nogil:
     """sum (a - y)^2 (double); dL/da = 2 (a - y) / B."""
     cdef Py_ssize_t i
-    cdef floating diff, two_inv_b = 2 * inv_b
+    cdef floating diff, two_inv_b = <floating>2 * inv_b
     cdef double total = 0
     for i in range(n):
         diff = Z[i] - Y[i]

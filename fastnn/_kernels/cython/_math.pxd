@@ -43,8 +43,8 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
     e = e^{-|z|} <= 1, so exp never overflows on either side."""
     cdef floating e = f_exp(-f_abs(z))
     if z >= 0:
-        return 1 / (1 + e)
-    return e / (1 + e)
+        return <floating>1 / (1 + e)
+    return e / (<floating>1 + e)
 
 
 cdef inline double log1pexp(double x) noexcept nogil:

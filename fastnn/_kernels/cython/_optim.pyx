@@ -72,17 +72,17 @@ cdef void adadelta(floating* w, const floating* g, floating* v, floating* u, Py_
     cdef floating gi, d
     for i in range(n):
         gi = decayed(g[i], w[i], wd)
-        v[i] = beta * v[i] + (1 - beta) * (gi * gi)
+        v[i] = beta * v[i] + (<floating>1 - beta) * (gi * gi)
         d = -f_sqrt(u[i] + eps) / f_sqrt(v[i] + eps) * gi
         w[i] += lr * d
-        u[i] = beta * u[i] + (1 - beta) * (d * d)
+        u[i] = beta * u[i] + (<floating>1 - beta) * (d * d)
 
 
 cdef inline floating adam_moments(floating* m, floating* v, floating g, floating b1,
                                   floating b2, floating c2, floating eps) noexcept nogil:
     """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; returns sqrt(v / c2) + eps."""
-    m[0] = b1 * m[0] + (1 - b1) * g
-    v[0] = b2 * v[0] + (1 - b2) * (g * g)
+    m[0] = b1 * m[0] + (<floating>1 - b1) * g
+    v[0] = b2 * v[0] + (<floating>1 - b2) * (g * g)
     return f_sqrt(v[0] / c2) + eps
 
 
@@ -106,7 +106,7 @@ cdef void nadam(floating* w, const floating* g, floating* m, floating* v, Py_ssi
     for i in range(n):
         gi = decayed(g[i], w[i], wd)
         denom = adam_moments(&m[i], &v[i], gi, b1, b2, c2, eps)
-        w[i] -= lr * (b1 * (m[i] / c1) + (1 - b1) * gi / c1) / denom
+        w[i] -= lr * (b1 * (m[i] / c1) + (<floating>1 - b1) * gi / c1) / denom
 
 
 cdef void nadam_torch(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
@@ -131,7 +131,7 @@ cdef void adamax(floating* w, const floating* g, floating* m, floating* v, Py_ss
     cdef floating gi
     for i in range(n):
         gi = decayed(g[i], w[i], wd)
-        m[i] = b1 * m[i] + (1 - b1) * gi
+        m[i] = b1 * m[i] + (<floating>1 - b1) * gi
         if torch:
             v[i] = larger(b2 * v[i], f_abs(gi) + eps)
             w[i] -= lr * (m[i] / c1) / v[i]
@@ -169,7 +169,7 @@ cdef void cy_optimizer_step(int opt, floating* w, const floating* g, floating* s
     elif opt == OPT_ADAGRAD:
         adagrad_rmsprop(w, g, s1, n, lr, 1, 1, eps, wd, torch)
     elif opt == OPT_RMSPROP:
-        adagrad_rmsprop(w, g, s1, n, lr, b1, 1 - b1, eps, wd, torch)
+        adagrad_rmsprop(w, g, s1, n, lr, b1, <floating>1 - b1, eps, wd, torch)
     elif opt == OPT_ADADELTA:
         adadelta(w, g, s1, s2, n, lr, b1, eps, wd)
     elif opt == OPT_ADAM:

@@ -17,7 +17,8 @@ def add_bias(Z, b):
 @kernel
 def column_sums(dZ, db_out):
     """db = sum over the batch of dL/da (rows added in order, as NumPy does)."""
-    db_out[:] = dZ[0]
+    for j in range(dZ.shape[1]):
+        db_out[j] = dZ[0, j]
     for r in range(1, dZ.shape[0]):
         for j in range(dZ.shape[1]):
             db_out[j] += dZ[r, j]

@@ -24,6 +24,14 @@ def layer(flat, sizes, off, k):
 
 
 @kernel
+def copy(src, dst):
+    """dst = src, elementwise over arrays of one size (any shapes)."""
+    s, d = src.reshape(-1), dst.reshape(-1)
+    for i in range(s.size):
+        d[i] = s[i]
+
+
+@kernel
 def rows(buf, start, n_rows, n_cols):
     """An n_rows x n_cols C-contiguous view of ``buf`` starting at ``start``."""
     return buf[start:start + n_rows * n_cols].reshape(n_rows, n_cols)

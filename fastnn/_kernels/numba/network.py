@@ -9,7 +9,7 @@ import numpy as np
 from ..codes import HP_BETA1, HP_LR
 from ._jit import kernel
 from .dense import dense_backward, dense_forward
-from .layout import hidden_act, layer, layer_offsets, rows, workspace
+from .layout import copy, hidden_act, layer, layer_offsets, rows, workspace
 from .losses import loss_grad
 from .optim import optimizer_step
 from .stochastic import train_stochastic
@@ -82,7 +82,7 @@ def backward_batch(X, Y, sizes, acts, alpha, loss, params, grads, ws, gws):
 def forward(X, sizes, acts, alpha, params, out):
     """Logits a_L of the network for the rows of X, written into ``out``."""
     ws = workspace(sizes, X.shape[0], X)
-    out[:] = forward_batch(X, sizes, acts, alpha, params, ws)
+    copy(forward_batch(X, sizes, acts, alpha, params, ws), out)
     return out
 
 
@@ -100,7 +100,7 @@ def loss_and_grad(X, Y, sizes, acts, alpha, loss, params, grads_out):
 def gather(X, order, lo, out):
     """out[r] = X[order[lo + r]]: the batch's rows, in order."""
     for r in range(out.shape[0]):
-        out[r, :] = X[order[lo + r]]
+        copy(X[order[lo + r]], out[r])
 
 
 @kernel

@@ -10,7 +10,8 @@ import numpy as np
 from ..codes import HP_BETA1, HP_LR, OPT_SGD
 from ._jit import kernel
 from .activations import activation_backward, activation_forward
-from .layout import hidden_act, layer, layer_offsets, workspace
+from .dense import add_bias
+from .layout import copy, hidden_act, layer, layer_offsets, workspace
 from .losses import loss_grad
 from .optim import apply_update, step_coefficients
 
@@ -27,7 +28,7 @@ def layer_forward(k, h_prev, sizes, acts, alpha, params, Zs, Hs, start):
     W, b = layer(params, sizes, layer_offsets(sizes), k)
     z, h = block(Zs, start, k), block(Hs, start, k)
     np.dot(W, h_prev, z)
-    z += b
+    add_bias(z.reshape(1, z.size), b)
     activation_forward(z, hidden_act(acts, k, sizes.size - 1), alpha, h)
 
 
@@ -103,7 +104,7 @@ def layer_gradient(k, h, sizes, grads, d):
     for j in range(d.size):
         for i in range(h.size):
             dW[j, i] = d[j] * h[i]
-    db[:] = d
+    copy(d, db)
 
 
 @kernel

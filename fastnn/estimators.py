@@ -1,0 +1,633 @@
+"""scikit-learn estimators trained by fastnn's kernels.
+
+``MLPClassifier`` and ``MLPRegressor`` are drop-in replacements for the
+estimators of ``sklearn.neural_network``: the same constructor parameters with
+the same meaning, the same fitted attributes and methods. ``Perceptron`` is
+the notes' perceptron learning algorithm (Algorithm 1) as a classifier.
+
+How scikit-learn's objective maps onto fastnn (per mini-batch of b samples)::
+
+    J = c * L_data + alpha / (2 b) * sum_k ||W_k||^2
+
+with c = 1 for the log-loss of classifiers and c = 1/2 for regression (fastnn's
+squared error (1/b) sum_i ||a_i - y_i||^2 is twice scikit-learn's half squared
+error). The penalty's gradient alpha W / b enters the fused optimizer kernels as
+``weight_decay = alpha / (c B)`` (B the batch size; fastnn's kernels follow
+grad L_data + weight_decay * w, i.e. J / c), so the minimiser is scikit-learn's;
+the optimizers whose step is linear in the gradient (sgd, momentum, nag) also
+get ``lr = c * learning_rate_init``, so that they take scikit-learn's steps on
+J (the others are invariant to the scale of the gradient, up to epsilon).
+Two differences: the kernels decay the biases too (scikit-learn does not;
+biases are few and alpha small), and a last partial batch of b < B samples
+gets alpha / B instead of alpha / b. ``loss_`` and ``loss_curve_`` report J in
+scikit-learn's units; for multi-output regression that is the half squared
+error summed over outputs (the objective whose gradient both libraries
+follow), where scikit-learn reports its mean over outputs.
+
+``solver``: "sgd" is scikit-learn's (``momentum``, ``nesterovs_momentum``
+select SGD, Momentum or NAG), "adam" is Adam with ``beta_1``, ``beta_2``,
+``epsilon`` (fastnn puts epsilon on the bias-corrected root, as the paper;
+scikit-learn on the uncorrected one), "lbfgs" is SciPy's L-BFGS-B on the exact
+objective J (biases not decayed), and every other name of ``fastnn.optim``
+is that optimizer with ``lr=learning_rate_init`` (momentum, nag: ``beta=momentum``;
+adamax, nadam: ``beta_1``, ``beta_2``, ``epsilon``; the others keep
+fastnn.optim's defaults). ``learning_rate`` ("constant", "invscaling",
+"adaptive") applies to every stochastic solver except "adam", as in
+scikit-learn; a fastnn ``schedule`` replaces it.
+
+The optimizer's state (moments, step count) and the shuffling generator
+survive ``partial_fit`` and ``warm_start``: ``partial_fit`` N times trains
+exactly as ``fit`` with ``max_iter=N`` from the same ``random_state``.
+"""
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call, type_of_target, unique_labels,
+)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from . import optim, perceptron
+from ._kernels import BACKENDS
+from ._kernels.reference import layer_views
+from .activations import TRAINABLE
+from .callbacks import Callback
+from .network import MLP
+from .schedules import Schedule
+from .training import DivergenceError, fit
+
+__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
+
+FLOATS = (np.float64, np.float32)
+SOLVERS = frozenset(optim.NAMES) | {"lbfgs"}
+_OUT_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity"}
+_ADAM_LIKE = ("adam", "adamax", "nadam")
+_LINEAR_IN_GRADIENT = ("sgd", "momentum", "nag")
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared by MLPClassifier and MLPRegressor; see the module docstring.
+
+    Beyond scikit-learn's parameters: ``solver`` takes every optimizer name
+    of ``fastnn.optim``; ``schedule`` a ``fastnn.schedules.Schedule`` of the
+    optimizer step count t (replaces ``learning_rate``); ``backend`` the kernel
+    backend (None: ``$FASTNN_BACKEND``, else the fastest); ``dtype``
+    "float32" / "float64" (None: float32 input stays float32, anything else
+    becomes float64).
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(TRAINABLE))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"),
+                             Options(numbers.Real, {np.inf})],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
+        "schedule": [Schedule, None],
+        "backend": [StrOptions(set(BACKENDS)), None],
+        "dtype": [StrOptions({"float32", "float64"}), type, np.dtype, None],
+    }
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, backend=None, dtype=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.schedule = schedule
+        self.backend = backend
+        self.dtype = dtype
+
+    # -- fitting ----------------------------------------------------------
+    def fit(self, X, y):
+        """Train on (X, y) for up to ``max_iter`` epochs (from scratch unless
+        ``warm_start``); returns self."""
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X, y, incremental):
+        self._validate_params()
+        first = not hasattr(self, "_net") or not (self.warm_start or incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first)
+        if first:
+            self._initialize(X, Y)
+        X = self._net.check_X(X)
+        Y = np.ascontiguousarray(Y, dtype=self._net.dtype)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y)
+        else:
+            self._fit_stochastic(X, Y, incremental)
+        return self
+
+    def _initialize(self, X, Y):
+        """Build the network with scikit-learn's (Glorot) initialisation:
+        W, b ~ U(-r, r), r = sqrt(f / (n_in + n_out)), f = 2 for logistic units, else 6."""
+        self._rng = _generator(self.random_state)
+        hidden = np.atleast_1d(self.hidden_layer_sizes).tolist()
+        dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
+        self._net = MLP([X.shape[1], *hidden, Y.shape[1]], activation=self.activation,
+                        output=self._output(), dtype=dtype, backend=self.backend,
+                        random_state=0)
+        factor = 2.0 if self.activation in ("logistic", "sigmoid") else 6.0
+        for layer in self._net.layers:
+            r = np.sqrt(factor / sum(layer.W.shape))
+            layer.W[...] = self._rng.uniform(-r, r, layer.W.shape)
+            layer.b[...] = self._rng.uniform(-r, r, layer.b.shape)
+        self._expose_parameters()
+        self._optimizer = None
+        self._schedule = copy.deepcopy(self.schedule)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.out_activation_ = _OUT_ACTIVATION[self._net.output]
+        if self.solver != "lbfgs":
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self.best_loss_ = None if self.early_stopping else np.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+            self._best_params = self._net.params.copy()
+
+    def _expose_parameters(self):
+        """coefs_[k] (n_in, n_out) and intercepts_[k]: views into the flat buffer."""
+        self.coefs_ = [layer.W.T for layer in self._net.layers]
+        self.intercepts_ = [layer.b for layer in self._net.layers]
+
+    def _fit_stochastic(self, X, Y, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        X, Y, validation = self._split(X, Y)
+        if self.batch_size == "auto":
+            batch = min(200, len(X))
+        else:
+            if self.batch_size > len(X):
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. "
+                              "It is going to be clipped")
+            batch = min(self.batch_size, len(X))
+        opt = self._prepare_optimizer(incremental)
+        opt.weight_decay = self.alpha / (self._loss_scale * batch)
+        rules = _EpochEnd(self, opt, len(X), batch, validation)
+        self.n_iter_ = 0
+        try:
+            history = fit(self._net, X, Y, opt, epochs=1 if incremental else self.max_iter,
+                          batch_size=batch, shuffle=self.shuffle, random_state=self._rng,
+                          schedule=self._schedule, callbacks=[rules])
+        except DivergenceError as exc:
+            raise ValueError(f"Solver produced non-finite parameter weights: {exc}") from None
+        if history.interrupted:
+            warnings.warn("Training interrupted by user.")
+        if self.early_stopping:
+            self._net.params[...] = self._best_params
+        if not incremental and not history.stopped_early and self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                          "and the optimization hasn't converged yet.", ConvergenceWarning)
+
+    def _split(self, X, Y):
+        """(X_train, Y_train, (X_val, y_val) or None): scikit-learn's early-stopping split."""
+        if not self.early_stopping:
+            return X, Y, None
+        stratify = Y if self._stratify() else None
+        X, X_val, Y, Y_val = train_test_split(
+            X, Y, test_size=self.validation_fraction, stratify=stratify,
+            random_state=int(self._rng.integers(2 ** 31 - 1)))
+        if len(X_val) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        return np.ascontiguousarray(X), np.ascontiguousarray(Y), (X_val, self._decode(Y_val))
+
+    def _prepare_optimizer(self, incremental):
+        """The fastnn optimizer of ``solver``: kept with its state across
+        warm-start fits and partial_fit; a warm-start fit re-reads the
+        hyperparameters, partial_fit keeps the (possibly adapted) ones."""
+        name, kwargs = self._optimizer_spec()
+        opt = self._optimizer
+        if opt is None or opt.name != name:
+            opt = self._optimizer = optim.get(name, backend=self._net.backend_name, **kwargs)
+        elif not incremental:
+            for key, value in kwargs.items():
+                setattr(opt, key, value)
+        return opt
+
+    def _optimizer_spec(self):
+        """(fastnn.optim name, constructor keywords) for ``solver``."""
+        name = self.solver
+        if name == "sgd" and self.momentum > 0:
+            name = "nag" if self.nesterovs_momentum else "momentum"
+        scale = self._loss_scale if name in _LINEAR_IN_GRADIENT else 1.0
+        kwargs = {"lr": scale * self.learning_rate_init}
+        if name in ("momentum", "nag"):
+            kwargs["beta"] = self.momentum
+        if name in _ADAM_LIKE:
+            kwargs.update(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
+        return name, kwargs
+
+    def _objective(self, data_loss, steps, n_samples):
+        """scikit-learn's loss_ of an epoch: c * L_data + the penalty
+        sum over its steps of alpha / (2 n_samples) ||W||^2 (W at the epoch's end)."""
+        penalty = sum(float(np.dot(layer.W.ravel(), layer.W.ravel())) for layer in self._net.layers)
+        return self._loss_scale * data_loss + 0.5 * self.alpha * penalty * steps / n_samples
+
+    def _update_no_improvement_count(self, validation):
+        """scikit-learn's rule: an epoch improves when the training loss drops
+        by more than tol below the best (or, with early stopping, the
+        validation score rises by at least tol above the best)."""
+        if validation is None:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+            return
+        score = self._score(*validation)
+        self.validation_scores_.append(score)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_params = self._net.params.copy()
+
+    def _fit_lbfgs(self, X, Y):
+        """Minimise J = c L_data + alpha / (2 N) sum_k ||W_k||^2 with SciPy's L-BFGS-B."""
+        net = self._net
+        decay = np.zeros(net.params.shape)
+        for W, _ in layer_views(decay, net.sizes):
+            W[...] = self.alpha / len(X)
+        c = self._loss_scale
+
+        def objective(theta):
+            net.params[...] = theta
+            loss = net.backend.loss_and_grad(X, Y, net.sizes, net.acts, net.alpha,
+                                             net.loss_code, net.params, net.grads)
+            return (c * loss + 0.5 * float(np.dot(decay * theta, theta)),
+                    c * net.grads.astype(np.float64) + decay * theta)
+
+        result = scipy.optimize.minimize(
+            objective, net.params.astype(np.float64), method="L-BFGS-B", jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        net.params[...] = result.x
+        if not np.all(np.isfinite(net.params)):
+            raise ValueError("Solver produced non-finite parameter weights. The input data "
+                             "may contain large values and need to be preprocessed.")
+        if result.status != 0:
+            warnings.warn(f"lbfgs failed to converge (status={result.status}): "
+                          f"{result.message}", ConvergenceWarning)
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        self.loss_ = float(result.fun)
+
+    # -- prediction -------------------------------------------------------
+    def _forward(self, X):
+        """O(a_L) for the rows of X, checked as scikit-learn does."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        return self._net.forward(X)
+
+    def _score(self, X, y):
+        """Accuracy or R^2 of validated data (NaN when predictions are not finite)."""
+        P = self._net.forward(X)
+        if not np.all(np.isfinite(P)):
+            return np.nan
+        return self._score_function(y, self._decode(P))
+
+    # -- pickling: the network and optimizer hold kernel modules ----------
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # may be self.__dict__ itself
+        if "_net" in state:
+            net = state.pop("_net")
+            state["_net_state"] = {"sizes": net.sizes, "activation": net.activation,
+                                   "output": net.output, "dtype": net.dtype.name,
+                                   "params": net.params}
+            del state["coefs_"], state["intercepts_"]
+        if state.get("_optimizer") is not None:
+            state["_optimizer"] = state["_optimizer"].state_dict()
+        return state
+
+    def __setstate__(self, state):
+        net_state = state.pop("_net_state", None)
+        opt_state = state.get("_optimizer")
+        super().__setstate__(state)
+        if net_state is None:
+            return
+        params = net_state.pop("params")
+        self._net = MLP(net_state.pop("sizes"), random_state=0, backend=self.backend, **net_state)
+        self._net.params[...] = params
+        self._expose_parameters()
+        if opt_state is not None:
+            self._optimizer = optim.get(str(opt_state["name"]), backend=self._net.backend_name)
+            self._optimizer.load_state_dict(opt_state)
+
+
+class _EpochEnd(Callback):
+    """scikit-learn's end-of-epoch bookkeeping inside fastnn.fit: n_iter_, t_,
+    loss_ and loss_curve_, the no-improvement count, and the learning-rate rule
+    ("invscaling": eta = eta_0 / (t_ + 1)^power_t with t_ the samples seen;
+    "adaptive": eta / 5 instead of stopping, until eta <= 1e-6)."""
+
+    def __init__(self, est, opt, n_samples, batch_size, validation):
+        self.est, self.opt, self.n_samples, self.validation = est, opt, n_samples, validation
+        self.lr0 = est._optimizer_spec()[1]["lr"]
+        self.steps = -(-n_samples // batch_size)
+        uses_rule = est.solver != "adam" and est._schedule is None
+        self.rule = est.learning_rate if uses_rule else "constant"
+
+    def on_epoch_end(self, net, epoch, logs):
+        est = self.est
+        est.n_iter_ += 1
+        est.t_ += self.n_samples
+        est.loss_ = est._objective(logs["loss"], self.steps, self.n_samples)
+        est.loss_curve_.append(est.loss_)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+        est._update_no_improvement_count(self.validation)
+        if self.rule == "invscaling":
+            self.opt.lr = self.lr0 / (est.t_ + 1) ** est.power_t
+        if est._no_improvement_count <= est.n_iter_no_change:
+            return False
+        if self.rule == "adaptive" and self.opt.lr > 1e-6 * self.lr0 / est.learning_rate_init:
+            self.opt.lr /= 5.0
+            est._no_improvement_count = 0
+            return False
+        if est.verbose:
+            print(f"{'Validation score' if self.validation else 'Training loss'} did not "
+                  f"improve more than tol={est.tol:f} for {est.n_iter_no_change} "
+                  "consecutive epochs. Stopping.")
+        return True
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier: scikit-learn's MLPClassifier trained
+    by fastnn (softmax output for multiclass, logistic units for binary and
+    multilabel targets). Parameters and attributes as scikit-learn's; see the
+    module docstring for the extras (solver names, schedule, backend, dtype).
+
+    >>> from sklearn.datasets import load_digits
+    >>> from fastnn.estimators import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPClassifier((64,), max_iter=30, random_state=0).fit(X / 16, y)  # doctest: +SKIP
+    >>> clf.score(X / 16, y) > 0.95  # doctest: +SKIP
+    True
+    """
+
+    _loss_scale = 1.0
+    _score_function = staticmethod(accuracy_score)
+
+    @available_if(lambda est: est.solver != "lbfgs")
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y); ``classes`` (every label) is required on the first call."""
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, incremental=True)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, dtype=FLOATS, reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or not (self.warm_start or incremental):
+            self._label_binarizer = LabelBinarizer().fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and set(classes) != set(self.classes_):
+                raise ValueError(f"warm_start can only be used where `y` has the same classes "
+                                 f"as in the previous call to fit. Previously got "
+                                 f"{self.classes_}, `y` has {classes}")
+            if len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
+                                 f"has {self.classes_}. 'y' has {classes}.")
+        return X, self._label_binarizer.transform(y)
+
+    def _output(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
+
+    def _stratify(self):
+        return self.n_outputs_ == 1
+
+    def _decode(self, P):
+        """Labels from probability rows (or one-hot / 0-1 target rows)."""
+        return self._label_binarizer.inverse_transform(P[:, 0] if P.shape[1] == 1 else P)
+
+    def predict(self, X):
+        """Predicted class labels (argmax, or probability >= 0.5 per logistic unit)."""
+        return self._decode(self._forward(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        P = self._forward(X)
+        if P.shape[1] == 1:
+            return np.hstack([1 - P, P])
+        return P
+
+    def predict_log_proba(self, X):
+        """log(predict_proba(X))."""
+        P = self.predict_proba(X)
+        return np.log(P, out=P)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor: scikit-learn's MLPRegressor (squared
+    error, identity output) trained by fastnn. Parameters and attributes as
+    scikit-learn's; see the module docstring for the extras.
+
+    >>> import numpy as np
+    >>> from fastnn.estimators import MLPRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> reg = MLPRegressor((32,), solver="lbfgs", random_state=0).fit(X, X[:, 0] ** 2)  # doctest: +SKIP
+    >>> reg.score(X, X[:, 0] ** 2) > 0.99  # doctest: +SKIP
+    True
+    """
+
+    _loss_scale = 0.5
+    _score_function = staticmethod(r2_score)
+
+    @available_if(lambda est: est.solver != "lbfgs")
+    def partial_fit(self, X, y):
+        """One epoch over (X, y)."""
+        return self._fit(X, y, incremental=True)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=FLOATS,
+                             reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y.reshape(len(y), -1)
+
+    def _output(self):
+        return "linear"
+
+    def _stratify(self):
+        return False
+
+    def _decode(self, P):
+        return P[:, 0] if P.shape[1] == 1 else P
+
+    def predict(self, X):
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs)."""
+        return self._decode(self._forward(X))
+
+
+class Perceptron(ClassifierMixin, BaseEstimator):
+    """The notes' perceptron learning algorithm (Algorithm 1) as a classifier,
+    trained by :func:`fastnn.perceptron.train_perceptron`.
+
+    With x = [1, x_1, ..., x_n] (so w_0 is the bias, the notes' -theta), the
+    perceptron says y = 1 iff w . x >= 0. Training starts from random weights
+    and visits the samples epoch by epoch in random order: a sample of P
+    (label 1) with w . x < 0 gives w = w + x, a sample of N (label 0) with
+    w . x >= 0 gives w = w - x. It stops at the first epoch without a
+    correction (converged: on linearly separable data this happens after
+    finitely many corrections, the notes' proposition) or after ``max_iter``
+    epochs, with a ConvergenceWarning.
+
+    Two classes: one perceptron, P = ``classes_[1]``. More: one perceptron per
+    class (that class against the rest), predicting the class of largest w . x.
+
+    Attributes: ``coef_`` (n_perceptrons, n_features) = w_1..w_n,
+    ``intercept_`` = w_0, ``classes_``, ``n_iter_`` (epochs of the longest
+    run), ``converged_`` (per perceptron), ``n_features_in_``.
+
+    >>> from fastnn.datasets import boolean_function
+    >>> X, y = boolean_function("and")
+    >>> Perceptron(random_state=0).fit(X, y).predict(X)
+    array([0, 0, 0, 1])
+    """
+
+    _parameter_constraints = {
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "backend": [StrOptions(set(BACKENDS)), None],
+    }
+
+    def __init__(self, max_iter=1000, *, random_state=None, warm_start=False, backend=None):
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.backend = backend
+
+    def fit(self, X, y):
+        """Run the learning algorithm for up to ``max_iter`` epochs; returns self."""
+        self._validate_params()
+        first = not (self.warm_start and hasattr(self, "coef_"))
+        X, y = validate_data(self, X, y, dtype=FLOATS, reset=first)
+        if first:
+            self.classes_ = unique_labels(y)
+        self._learn(X, y, self.max_iter, first)
+        if not self.converged_.all():
+            warnings.warn(f"The perceptron learning algorithm did not converge in "
+                          f"{self.max_iter} epochs: the classes are not linearly separable "
+                          "or need more epochs.", ConvergenceWarning)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of the learning algorithm; ``classes`` is required on the first call."""
+        self._validate_params()
+        first = _check_partial_fit_first_call(self, classes)
+        X, y = validate_data(self, X, y, dtype=FLOATS, reset=first)
+        if len(np.setdiff1d(unique_labels(y), self.classes_)):
+            raise ValueError(f"`y` has classes not in `self.classes_` ({self.classes_})")
+        self._learn(X, y, 1, first)
+        return self
+
+    def _learn(self, X, y, epochs, first):
+        """Train one perceptron per positive class, from random weights
+        (``first``) or from the current ones."""
+        if first:
+            self._rng = _generator(self.random_state)
+        positive = self.classes_[-1:] if len(self.classes_) <= 2 else self.classes_
+        runs = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", perceptron.ConvergenceWarning)
+            for k, c in enumerate(positive):
+                w = None if first else np.r_[self.intercept_[k], self.coef_[k]]
+                runs.append(perceptron.train_perceptron(
+                    X, (y == c).astype(np.int64), w=w, max_epochs=epochs,
+                    random_state=self._rng, backend=self.backend))
+        W = np.array([run.weights for run in runs])
+        self.coef_, self.intercept_ = W[:, 1:], W[:, 0]
+        self.converged_ = np.array([run.converged for run in runs])
+        self.n_iter_ = max(run.epochs for run in runs)
+
+    def decision_function(self, X):
+        """w . x = w_0 + sum_i w_i x_i per perceptron (1-D for two classes)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        scores = X @ self.coef_.T.astype(X.dtype) + self.intercept_.astype(X.dtype)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """classes_[1] where w . x >= 0 (two classes), else the class of largest w . x."""
+        scores = self.decision_function(X)
+        if scores.ndim == 2:
+            return self.classes_[scores.argmax(axis=1)]
+        return self.classes_[np.minimum(scores >= 0, len(self.classes_) - 1).astype(np.int64)]
+
+
+def _generator(random_state):
+    """A numpy Generator from scikit-learn's random_state (None, int,
+    RandomState) or a Generator (used as is)."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state = random_state.randint(np.iinfo(np.int32).max)
+    return np.random.default_rng(random_state)
