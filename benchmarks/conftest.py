@@ -1,23 +1,28 @@
-"""pytest-benchmark runs of ``fastnn bench``'s workloads: ``pytest benchmarks/
---benchmark-only`` (set FASTNN_BENCH_QUICK=1 for the quick sizes). Files named
-bench_*.py are collected as well as test_*.py."""
+"""pytest-benchmark runs of ``fastnn bench``'s workloads:
+``pytest benchmarks/ --benchmark-only`` from the repository root (with fastnn
+installed or ``PYTHONPATH=.``); ``FASTNN_BENCH_QUICK=1`` uses the quick plan.
+The default test run does not collect this directory (testpaths = tests)."""
 import os
 
 import pytest
 
 from fastnn import bench
 
-QUICK = os.environ.get("FASTNN_BENCH_QUICK", "") not in ("", "0")
-ROUNDS = 2 if QUICK else 5
+PLAN = bench.plan(os.environ.get("FASTNN_BENCH_QUICK", "") not in ("", "0"))
 
 
-def pytest_collect_file(file_path, parent):
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
-        return pytest.Module.from_parent(parent, path=file_path)
-    return None
+def pytest_generate_tests(metafunc):
+    """A test asking for ``case`` runs once per case of the plan."""
+    if "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", bench.cases(PLAN), ids=lambda c: c.label.replace(" ", "-"))
+
+
+@pytest.fixture(scope="session")
+def plan():
+    return PLAN
 
 
 @pytest.fixture(scope="session")
 def data():
-    """The fixed workload (60000 samples; 6000 in quick mode)."""
-    return bench.workload(bench.n_samples(QUICK))
+    """The fixed workload (its first PLAN.samples rows)."""
+    return bench.workload(PLAN.samples)

@@ -16,11 +16,11 @@ BENCHMARKS.md, benchmarks.png and benchmarks.json.
 """
 import gc
 import importlib
+import importlib.metadata
 import itertools
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,6 +41,7 @@ from ._kernels.codes import (
     OPT_SGD,
 )
 from ._kernels.reference import layer_views, n_steps
+from .datasets import mnist_like
 
 N_SAMPLES, N_FEATURES, N_HIDDEN, N_CLASSES = 60000, 784, 128, 10
 B1_SAMPLES = 6000
@@ -72,7 +73,7 @@ class Case:
 
     @property
     def mode(self):
-        return "full" if self.batch >= self.n_epoch else f"B={self.batch}"
+        return "full" if self.batch >= self.n else f"B={self.batch}"
 
     @property
     def label(self):
@@ -96,10 +97,9 @@ class Data:
 
 
 def workload(n_samples=N_SAMPLES):
-    """The fixed workload (its first ``n_samples`` rows of X when smaller)."""
-    rng = np.random.default_rng(0)
-    X = rng.random((n_samples, N_FEATURES), dtype=np.float32)
-    return with_labels(X, rng.integers(0, N_CLASSES, n_samples))
+    """The fixed workload (:func:`fastnn.datasets.mnist_like`; with fewer
+    samples X is the first rows of the full X)."""
+    return with_labels(*mnist_like(n_samples))
 
 
 def with_labels(X, y):
@@ -116,16 +116,34 @@ def teacher_labels(X, seed=2):
     return np.argmax(X @ T - T.sum(axis=0) / 2, axis=1)
 
 
-def cases(quick=False):
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: samples of the workload, samples at B=1, rounds of
+    the main cases and of the scaling runs, the step cap and grids of the
+    scaling runs, and the training seconds per loss curve."""
+    samples: int
+    b1_samples: int
+    rounds: int
+    scaling_rounds: int
+    scaling_steps: int
+    batches: tuple
+    widths: tuple
+    loss_budget_s: float
+
+
+FULL = Plan(N_SAMPLES, B1_SAMPLES, 5, 3, 2000, (1, 4, 16, 32, 64, 256, 1024, 4096, N_SAMPLES),
+            (32, 64, 128, 256, 512, 1024), 3.0)
+QUICK = Plan(6000, 300, 2, 1, 100, (1, 32, 256, N_SAMPLES), (32, 128, 512), 0.3)
+
+
+def plan(quick=False):
+    return QUICK if quick else FULL
+
+
+def cases(p=FULL):
     """The eight timed cases: SGD and Adam x (B=1, B=32, B=256, full batch)."""
-    n = n_samples(quick)
-    n_b1 = 300 if quick else B1_SAMPLES
-    return [Case(opt, batch, n_b1 if batch == 1 else n)
+    return [Case(opt, min(batch, p.samples), p.b1_samples if batch == 1 else p.samples)
             for opt in ("sgd", "adam") for batch in (1, 32, 256, N_SAMPLES)]
-
-
-def n_samples(quick):
-    return 6000 if quick else N_SAMPLES
 
 
 def initial_params(hidden=N_HIDDEN, seed=1):
@@ -176,12 +194,15 @@ def flat(arrays):
 
 
 def kernel_state(case, params0):
-    """(params, grads, s1, s2, hp) for the kernel contract, Adam's moments zeroed."""
+    """(params, grads, s1, s2, hp) for the kernel contract: a copy of params0,
+    Adam's moments m, v zeroed (SGD has no state) and PyTorch's Adam defaults."""
     params = params0.copy()
-    used = 2 if case.opt == "adam" else 0
-    s1, s2 = [np.zeros_like(params) if i < used else np.empty(0, params.dtype) for i in (0, 1)]
+    empty = np.empty(0, params.dtype)
+    adam = case.opt == "adam"
+    s1, s2 = (np.zeros_like(params), np.zeros_like(params)) if adam else (empty, empty)
     hp = np.zeros(HP_SIZE)
-    hp[[HP_LR, HP_BETA1, HP_BETA2, HP_EPS, HP_TORCH]] = LEARNING_RATES[case.opt], 0.9, 0.999, 1e-8, 1
+    hp[HP_LR] = LEARNING_RATES[case.opt]
+    hp[[HP_BETA1, HP_BETA2, HP_EPS, HP_TORCH]] = 0.9, 0.999, 1e-8, 1.0
     return params, np.zeros_like(params), s1, s2, hp
 
 
@@ -285,6 +306,7 @@ def numpy_grads(params, x, y):
 
 
 def numpy_sgd(lr):
+    """SGD: w -= eta g."""
     def update(params, grads):
         for w, g in zip(params, grads):
             w -= np.float32(lr) * g
@@ -328,26 +350,15 @@ PEERS = (("torch", Contender(TORCH, "peer", prepare_torch)),
          ("numpy", Contender("NumPy loop", "peer", prepare_numpy)))
 
 
-def has_python_layer():
-    """True once fastnn.MLP, fastnn.fit and fastnn.optim exist."""
-    import fastnn
-    return all(hasattr(fastnn, name) for name in ("MLP", "fit", "optim"))
-
-
 def contenders(backends=None, peers=True):
     """(contenders, notes): fastnn per backend (fit, train_epoch, step loop) and
     the installed peers; the notes say what was skipped and why."""
     found, notes = [], []
-    api = has_python_layer()
-    if not api:
-        notes.append("fastnn.MLP / fit / optim not available: fit and step-loop rows skipped")
     for b in backend_names(backends, notes):
-        found.append(Contender(f"fastnn[{b}] train_epoch", "fast path",
-                               partial(prepare_train_epoch, b)))
-        if api:
-            found.append(Contender(f"fastnn[{b}] fit", "fast path", partial(prepare_fit, b)))
-            found.append(Contender(f"fastnn[{b}] step loop", "per step",
-                                   partial(prepare_step_loop, b)))
+        found += [Contender(f"fastnn[{b}] fit", "fast path", partial(prepare_fit, b)),
+                  Contender(f"fastnn[{b}] train_epoch", "fast path",
+                            partial(prepare_train_epoch, b)),
+                  Contender(f"fastnn[{b}] step loop", "per step", partial(prepare_step_loop, b))]
     for module, contender in PEERS if peers else ():
         if importable(module):
             found.append(contender)
@@ -392,12 +403,13 @@ def time_once(contender, case, data, params0):
 def warm_case(case):
     """A few steps of the case: compiles and caches what the case needs."""
     batch = min(case.batch, 1024)
-    return replace(case, batch=batch, n=min(case.n, max(4 * batch, 64)), n_epoch=case.n_epoch)
+    return replace(case, batch=batch, n=min(case.n, max(4 * batch, 64)))
 
 
 def time_case(contenders, case, data, rounds):
     """{"times": {name: [seconds per round]}, "failed": {name: error}}; round r
-    runs the contenders in the order rotated by r."""
+    runs the contenders in the order rotated by r. The heap that exists before
+    is frozen meanwhile, so that the collection before each run is cheap."""
     params0 = initial_params(case.hidden)
     times, failed = {}, {}
     for c in contenders:
@@ -407,10 +419,15 @@ def time_case(contenders, case, data, rounds):
         except Exception as exc:  # a contender's failure is reported, not fatal
             failed[c.name] = f"{type(exc).__name__}: {exc}"
     live = [c for c in contenders if c.name in times]
-    for r in range(rounds):
-        k = r % max(len(live), 1)
-        for c in live[k:] + live[:k]:
-            times[c.name].append(time_once(c, case, data, params0))
+    gc.collect()
+    gc.freeze()
+    try:
+        for r in range(rounds):
+            k = r % max(len(live), 1)
+            for c in live[k:] + live[:k]:
+                times[c.name].append(time_once(c, case, data, params0))
+    finally:
+        gc.unfreeze()
     return {**asdict(case), "label": case.label, "mode": case.mode, "steps": case.steps,
             "times": times, "failed": failed}
 
@@ -432,7 +449,7 @@ def speedups(result, name, ref=TORCH):
 # The limit: GEMM rate, copy bandwidth, optimizer update
 # --------------------------------------------------------------------------
 
-def best_of(fn, repeats):
+def median_seconds(fn, repeats):
     """Median seconds of ``repeats`` calls after one warm-up call."""
     fn()
     times = []
@@ -468,14 +485,14 @@ def gemm_steps(X, batch, steps, hidden=N_HIDDEN):
 def gemm_step_seconds(X, batch, max_steps=200, repeats=5):
     """Median seconds per step of :func:`gemm_steps`."""
     steps = min(max_steps, len(X) // batch)
-    return best_of(gemm_steps(X, batch, steps), repeats) / steps
+    return median_seconds(gemm_steps(X, batch, steps), repeats) / steps
 
 
 def copy_rate(n_floats, repeats=20):
     """Memory-copy bandwidth in bytes/s (read + write = 2 * 4 * n bytes per copy)."""
     src = np.ones(n_floats, dtype=np.float32)
     dst = np.empty_like(src)
-    return 8 * n_floats / best_of(partial(np.copyto, dst, src), repeats)
+    return 8 * n_floats / median_seconds(partial(np.copyto, dst, src), repeats)
 
 
 def update_seconds(kernels, opt, n_params, calls=200):
@@ -487,22 +504,21 @@ def update_seconds(kernels, opt, n_params, calls=200):
     def many():
         for t in range(1, calls + 1):
             kernels.optimizer_step(OPT_CODES[opt], params, grads, s1, s2, hp, t)
-    return best_of(many, 3) / calls
+    return median_seconds(many, 3) / calls
 
 
-def measure_limit(data, update_backend, quick):
+def measure_limit(data, update_backend):
     """GEMM rate at the full-batch shapes, the GEMM floor per batch size, the
     epoch's FLOPs and bound, copy bandwidth and the B=1 memory floor."""
     n = len(data.X)
-    full = gemm_step_seconds(data.X, n, repeats=3 if quick else 5)
+    full = gemm_step_seconds(data.X, n) * N_SAMPLES / n
     flops = flops_per_sample() * N_SAMPLES
-    rate = flops_per_sample() * n / full
     n_params = len(initial_params())
-    limit = {"flops_per_epoch": flops, "gemm_flops_per_s": rate, "bound_s": flops / rate,
+    limit = {"flops_per_epoch": flops, "gemm_flops_per_s": flops / full, "bound_s": full,
              "gemm_floor_s": {f"B={b}": gemm_step_seconds(data.X, b) * n_steps(N_SAMPLES, b)
                               for b in (32, 256)},
              "n_params": n_params, "copy_model_bytes_per_s": copy_rate(n_params),
-             "copy_dram_bytes_per_s": copy_rate(2 ** 24 if quick else 2 ** 26, 5)}
+             "copy_dram_bytes_per_s": copy_rate(2 ** 24, 5)}
     limit["gemm_floor_s"]["full"] = full
     if update_backend is not None:
         kernels = get_backend(update_backend)
@@ -516,11 +532,14 @@ def measure_limit(data, update_backend, quick):
 COPIES_PER_UPDATE = {"sgd": 1, "adam": 3}
 
 
-def memory_floor_s(limit, opt):
-    """B=1 floor per epoch: 60000 steps x k model-size copies at the measured
-    cache-resident copy bandwidth (k = 1 for SGD, 3 for Adam)."""
+def floor_s(limit, result):
+    """A lower bound on an epoch of a timed case: its GEMMs at its shapes (the
+    FLOP bound where those were not measured: B=1) plus, per update step, k
+    model-size copies at the cache-resident copy bandwidth (k = 1 SGD, 3 Adam)."""
     copy_s = 8 * limit["n_params"] / limit["copy_model_bytes_per_s"]
-    return N_SAMPLES * COPIES_PER_UPDATE[opt] * copy_s
+    steps = result["steps"] * result["n_epoch"] / result["n"]
+    gemm = limit["gemm_floor_s"].get(result["mode"], limit["bound_s"])
+    return gemm + steps * COPIES_PER_UPDATE[result["opt"]] * copy_s
 
 
 # --------------------------------------------------------------------------
@@ -535,8 +554,8 @@ t1 = time.perf_counter()
 from sklearn.datasets import load_digits
 X, y = load_digits(return_X_y=True)
 X = (X / 16).astype("float32")
-net = fastnn.MLP([64, 128, 10], random_state=0, backend={backend!r})
 t2 = time.perf_counter()
+net = fastnn.MLP([64, 128, 10], random_state=0, backend={backend!r})
 fastnn.fit(net, X, y, optimizer=fastnn.optim.SGD(lr=0.01, backend={backend!r}), batch_size=32)
 t3 = time.perf_counter()
 fastnn.fit(net, X, y, optimizer=fastnn.optim.SGD(lr=0.01, backend={backend!r}), batch_size=32)
@@ -563,16 +582,17 @@ def run_child(code, env):
     return wall, json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cold_start(backends, quick):
+def cold_start(backends, cold=True):
     """Per backend: a fresh process imports fastnn and fits one epoch of digits
     (B=32), first with an empty Numba cache, then with the cache it left
-    (quick mode: warm caches only, in the user's own cache)."""
+    (``cold=False``: once, with the user's own caches)."""
     rows = []
     for b in backends:
+        code = COLD_START.format(backend=b)
         with tempfile.TemporaryDirectory() as cache:
-            env = child_env() if quick else child_env(NUMBA_CACHE_DIR=cache)
-            for state in ("warm",) if quick else ("cold", "warm"):
-                rows.append({"backend": b, "cache": state, **child_row(COLD_START.format(backend=b), env)})
+            env = child_env(NUMBA_CACHE_DIR=cache) if cold else child_env()
+            for state in ("cold", "warm") if cold else ("warm",):
+                rows.append({"backend": b, "cache": state, **child_row(code, env)})
     return rows
 
 
@@ -594,18 +614,25 @@ def peak_memory_here(name, backends, n):
     """Print the extra peak memory of one SGD B=32 epoch of contender ``name``
     on the first n samples: Python-heap peak (tracemalloc, sees NumPy buffers
     but not PyTorch's) and the growth of the process's peak RSS."""
-    contender = next(c for c in contenders(backends)[0] if c.name == name)
+    import resource     # POSIX only: imported where it is used
+    everyone = [c for _, c in PEERS] + contenders(backends, peers=False)[0]
+    contender = next(c for c in everyone if c.name == name)
     case = Case("sgd", 32, n, n_epoch=n)
     data, params0 = workload(n), initial_params()
     contender.prepare(warm_case(case), data, params0).run()   # imports, compiles, caches
     run = contender.prepare(case, data, params0).run
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = current_rss()
     tracemalloc.start()
     run()
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    print(json.dumps({"traced_bytes": traced, "rss_growth_bytes": 1024 * grown}))
+    peak = 1024 * resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # kB on Linux
+    print(json.dumps({"traced_bytes": traced, "rss_growth_bytes": max(peak - before, 0)}))
+
+
+def current_rss():
+    """Resident set size now, in bytes (Linux /proc)."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def peak_memory(names, backends, n):
@@ -619,61 +646,54 @@ def peak_memory(names, backends, n):
 # Scaling: batch size, hidden width, loss reached per second
 # --------------------------------------------------------------------------
 
-def scaling_batches(quick):
-    return (1, 32, 256, 6000) if quick else (1, 4, 16, 32, 64, 256, 1024, 4096, N_SAMPLES)
-
-
-def scaling_widths(quick):
-    return (32, 128, 512) if quick else (32, 64, 128, 256, 512, 1024)
-
-
 def capped(case, max_steps):
     """The case on at most ``max_steps`` steps (seconds are scaled to an epoch)."""
     return replace(case, n=min(case.n, case.batch * max_steps))
 
 
-def time_scaling(contenders, data, quick, rounds):
+def time_scaling(contenders, data, p):
     """SGD epoch seconds vs batch size (h = 128) and vs width (B = 32)."""
-    n, max_steps = len(data.X), 100 if quick else 2000
-    by_batch = [Case("sgd", min(b, n), n) for b in scaling_batches(quick)]
-    by_width = [Case("sgd", 32, n, hidden=h) for h in scaling_widths(quick)]
-    return {"batch": [time_case(contenders, capped(c, max_steps), data, rounds) for c in by_batch],
-            "width": [time_case(contenders, capped(c, max_steps), data, rounds) for c in by_width]}
+    n = len(data.X)
+    by_batch = [Case("sgd", min(b, n), n) for b in p.batches]
+    by_width = [Case("sgd", 32, n, hidden=h) for h in p.widths]
+    return {name: [time_case(contenders, capped(c, p.scaling_steps), data, p.scaling_rounds)
+                   for c in grid]
+            for name, grid in (("batch", by_batch), ("width", by_width))}
 
 
 def loss_curve(kernels, data, batch, budget, eval_rows=2000):
     """[(training seconds, loss on the first eval_rows samples)] of Adam
-    (eta = 1e-3) at batch size ``batch`` for ``budget`` seconds of training;
-    the evaluations are not timed."""
-    case = Case("adam", batch, len(data.X))
+    (eta = 1e-3) at batch size ``batch`` for ``budget`` seconds of training,
+    in chunks of steps that double up to an epoch (log-spaced points); the
+    evaluations are not timed."""
+    n = len(data.X)
+    case = Case("adam", batch, n)
     params, grads, s1, s2, hp = kernel_state(case, initial_params())
     sizes, acts = case.sizes, np.array([ACT_RELU])
     Xe, Ye = data.X[:eval_rows], data.Y[:eval_rows]
-    chunk = min(len(data.X), batch * max(1, 2048 // batch))
-    steps = n_steps(chunk, batch)
-    lrs, losses = np.full(steps, LEARNING_RATES["adam"]), np.empty(steps)
-    curve, spent, t0 = [], 0.0, 0
+    curve, spent, t, chunk = [], 0.0, 0, min(n, max(batch, 64))
     while True:
         curve.append((spent, kernels.loss_and_grad(Xe, Ye, sizes, acts, 0.0, LOSS_SOFTMAX_CE,
                                                    params, np.empty_like(params))))
         if spent >= budget:
             return curve
-        start = (t0 * batch) % (len(data.X) - chunk + 1)
-        order = np.arange(start, start + chunk, dtype=np.int64)
+        order = (t * batch + np.arange(chunk, dtype=np.int64)) % n
+        steps = n_steps(chunk, batch)
+        lrs, losses = np.full(steps, LEARNING_RATES["adam"]), np.empty(steps)
         tick = time.perf_counter()
         kernels.train_epoch(data.X, data.Y, order, batch, sizes, acts, 0.0, LOSS_SOFTMAX_CE,
-                            params, grads, OPT_ADAM, s1, s2, hp, lrs, np.empty(0), t0, losses)
+                            params, grads, OPT_ADAM, s1, s2, hp, lrs, np.empty(0), t, losses)
         spent += time.perf_counter() - tick
-        t0 += steps
+        t += steps
+        chunk = min(n, 2 * chunk)
 
 
-def loss_curves(backend, X, quick):
+def loss_curves(backend, X, budget):
     """Loss vs seconds per batch size on teacher labels (the notes' trade-off
     between batch, mini-batch and stochastic gradient descent)."""
     data = with_labels(X, teacher_labels(X))
     kernels = get_backend(backend)
-    budget = 0.3 if quick else 3.0
-    loss_curve(kernels, data, 32, 0.0)           # compile before the clock runs
+    loss_curve(kernels, data, 32, 1e-9)          # one chunk: compiles before the clock runs
     return {"backend": backend, "budget_s": budget,
             "curves": {("full" if b == len(X) else f"B={b}"): loss_curve(kernels, data, b, budget)
                        for b in (1, 32, 256, len(X))}}
@@ -683,24 +703,17 @@ def loss_curves(backend, X, quick):
 # The machine
 # --------------------------------------------------------------------------
 
-def cpu_model():
+def cpu():
+    """(model name, the SIMD flags that matter here) from /proc/cpuinfo on Linux."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine(), []
 
-
-def cpu_flags():
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines()
-                  if ln.startswith("flags")), [])
-    return [f for f in ("avx2", "fma", "avx512f") if f in flags]
+    def field(key):
+        return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith(key)), "")
+    flags = field("flags").split()
+    return field("model name"), [f for f in ("avx2", "fma", "avx512f") if f in flags]
 
 
 def thread_pools():
@@ -709,36 +722,47 @@ def thread_pools():
         from threadpoolctl import threadpool_info
     except ImportError:
         return ["threadpoolctl not installed"]
-    return [f"{p.get('internal_api')} {p.get('version') or ''} "
-            f"{('(' + p['architecture'] + ') ') if p.get('architecture') else ''}"
-            f"{p.get('num_threads')} threads ({Path(p.get('filepath', '')).name})".replace("  ", " ")
-            for p in threadpool_info()]
+    pools = []
+    for p in threadpool_info():
+        arch = f" ({p['architecture']})" if p.get("architecture") else ""
+        name = " ".join(filter(None, (p["prefix"], p.get("version"))))
+        pools.append(f"{name}{arch}: {p['num_threads']} threads")
+    return pools
 
 
 def versions():
-    names = ("numpy", "scipy", "numba", "Cython", "sklearn", "torch", "jax", "threadpoolctl")
+    """Installed versions (read from package metadata: nothing is imported)."""
+    names = ("numpy", "scipy", "numba", "Cython", "scikit-learn", "torch", "jax",
+             "threadpoolctl", "fastnn")
     found = {"python": platform.python_version()}
     for name in names:
         try:
-            found[name] = importlib.import_module(name).__version__
-        except ImportError:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
             found[name] = "not installed"
-    import fastnn
-    found["fastnn"] = getattr(fastnn, "__version__", "source tree")
+    if found["fastnn"] == "not installed":
+        found["fastnn"] = f"source tree {Path(__file__).resolve().parent.parent}"
     return found
 
 
-def machine():
+def load_average():
+    """The 1-minute load average (None where the OS has none)."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def machine(load_at_start):
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": affinity,
-            "flags": cpu_flags(), "platform": platform.platform(), "threads": thread_pools(),
+    model, flags = cpu()
+    return {"cpu": model, "cores": os.cpu_count(), "usable_cores": affinity,
+            "load": [load_at_start, load_average()], "flags": flags, "platform": platform.platform(), "threads": thread_pools(),
             "versions": versions()}
 
 
-def command(quick, backends, peers):
+def command(quick, out_dir, backends, peers):
     """The ``fastnn bench`` command line equivalent to ``run``'s arguments."""
     parts = ["fastnn bench"] + (["--quick"] if quick else [])
-    parts += [f"--backends {','.join(backends)}"] if backends else []
+    parts += [f"--out {out_dir}"] if str(out_dir) != "." else []
+    parts += ["--backends", *backends] if backends else []
     return " ".join(parts + ([] if peers else ["--no-peers"]))
 
 
@@ -747,7 +771,7 @@ def command(quick, backends, peers):
 # --------------------------------------------------------------------------
 
 def say(message):
-    print(f"[fastnn bench] {message}", file=sys.stderr, flush=True)
+    print(f"[fastnn bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def fastest(backends):
@@ -759,36 +783,37 @@ def run(quick=False, out_dir=".", backends=None, peers=True):
     """Run the suite and write BENCHMARKS.md, benchmarks.png and benchmarks.json
     into ``out_dir``; returns the report (a JSON-able dict).
 
-    ``quick`` times fewer samples (6000, B=1 on 300) in fewer rounds and
-    finishes in under a minute; ``backends`` limits the fastnn backends
-    (default: all that import); ``peers=False`` skips PyTorch & co."""
-    started = time.perf_counter()
-    rounds = 2 if quick else 5
+    ``quick`` runs the QUICK plan (6000 samples, B=1 on 300, fewer rounds,
+    warm-cache cold start of the fastest backend only) and finishes in under a
+    minute; ``backends`` limits the fastnn backends (default: all that
+    import); ``peers=False`` skips PyTorch & co."""
+    started, p, load = time.perf_counter(), plan(quick), load_average()
     found, notes = contenders(backends, peers)
     names = backend_names(backends, [])
     best = fastest(names)
-    say(f"workload ({n_samples(quick)} samples), {len(found)} contenders, {rounds} rounds")
-    data = workload(n_samples(quick))
-    report = {"command": command(quick, backends, peers), "quick": quick,
-              "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(),
+    say(f"workload ({p.samples} samples), {len(found)} contenders, {p.rounds} rounds")
+    data = workload(p.samples)
+    report = {"command": command(quick, out_dir, backends, peers), "quick": quick,
+              "plan": asdict(p), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
               "contenders": [{"name": c.name, "kind": c.kind} for c in found], "notes": notes}
     say("limit: GEMM rate, copy bandwidth")
-    report["limit"] = measure_limit(data, best, quick)
+    report["limit"] = measure_limit(data, best)
     report["cases"] = []
-    for case in cases(quick):
-        say(f"{case.label}: {case.steps} steps x {rounds} rounds")
-        report["cases"].append(time_case(found, case, data, rounds))
-    scalers = [c for c in found if c.name in (f"fastnn[{best}] fit", TORCH)]
+    for case in cases(p):
+        say(f"{case.label}: {case.steps} steps x {p.rounds} rounds")
+        report["cases"].append(time_case(found, case, data, p.rounds))
     say("scaling: batch size and width")
-    report["scaling"] = time_scaling(scalers, data, quick, 1 if quick else 3)
+    scalers = [c for c in found if c.name in (f"fastnn[{best}] fit", TORCH)]
+    report["scaling"] = time_scaling(scalers, data, p)
     if best is not None:
         say("loss reached per second")
-        report["loss_curves"] = loss_curves(best, data.X, quick)
+        report["loss_curves"] = loss_curves(best, data.X, p.loss_budget_s)
     say("cold start and peak memory in fresh processes")
-    report["cold_start"] = cold_start(names if not quick else names[:1], quick) \
-        if has_python_layer() else []
+    report["cold_start"] = cold_start([b for b in names if b == best or not quick],
+                                      cold=not quick)
     memory_names = [c.name for c in found if c.name.endswith(" fit") or c.kind == "peer"]
-    report["memory"] = peak_memory(memory_names, names, n_samples(quick))
+    report["memory"] = peak_memory(memory_names, names, p.samples)
+    report["machine"] = machine(load)   # last: lists every thread pool the run loaded
     report["elapsed_s"] = time.perf_counter() - started
     write(report, Path(out_dir))
     say(f"done in {report['elapsed_s']:.0f} s: {Path(out_dir) / 'BENCHMARKS.md'}")
@@ -811,13 +836,13 @@ def write(report, out_dir):
 # --------------------------------------------------------------------------
 
 def fmt(x, digits=3):
-    """``x`` to ``digits`` significant digits, without scientific notation for
-    everyday magnitudes."""
+    """``x`` to ``digits`` significant digits (fixed notation from 1e-3 to 1e6)."""
     if x is None:
         return "n/a"
-    if x == 0 or 1e-3 <= abs(x) < 1e6:
-        return f"{x:.{max(digits - 1 - int(np.floor(np.log10(abs(x)))), 0) if x else 0}f}"
-    return f"{x:.{digits - 1}e}"
+    if x != 0 and not 1e-3 <= abs(x) < 1e6:
+        return f"{x:.{digits - 1}e}"
+    decimals = digits - 1 - int(np.floor(np.log10(abs(x)))) if x else 0
+    return f"{x:.{max(decimals, 0)}f}"
 
 
 def table(header, rows):
@@ -830,7 +855,7 @@ def by_label(report, label):
 
 
 def speedup_text(result, name):
-    """'12.3x' (median of per-round ratios) with the range when it is wide."""
+    """'12.3x [11.9-13.0]': the median of the per-round ratios and their range."""
     ratios = speedups(result, name)
     if not ratios:
         return "n/a"
@@ -852,21 +877,24 @@ def verdict(value, need, unit="x", higher_is_better=True):
 
 
 def target_table(report):
-    """One column per fastnn fast path, one row per target of issue 8."""
+    """One row per target of issue 8, one column per fastnn fast path; the
+    ceiling is the speed-up a run at the case's floor would have."""
     fast = [c["name"] for c in report["contenders"] if c["kind"] == "fast path"]
     rows = []
     for target, (label, need) in TARGETS.items():
         result = by_label(report, label)
-        cells = [verdict(median(speedups(result, n)) if result and speedups(result, n) else None,
-                         need) for n in fast]
-        rows.append([f"{target} vs PyTorch", *cells])
+        floor = floor_s(report["limit"], result)
+        ceiling = epoch_seconds(result, TORCH) / floor if TORCH in result["times"] else None
+        cells = [verdict(median(speedups(result, n)) if speedups(result, n) else None, need)
+                 for n in fast]
+        rows.append([f"{target} vs PyTorch", fmt(floor), fmt(ceiling), *cells])
     full = by_label(report, TARGETS["full batch SGD"][0])
     bound = report["limit"]["bound_s"]
-    rows.append([f"full batch SGD vs GEMM bound ({fmt(bound)} s)",
-                 *[verdict(epoch_seconds(full, n) / bound if full and n in full["times"] else None,
+    rows.append(["full batch SGD vs GEMM bound", fmt(bound), "-",
+                 *[verdict(epoch_seconds(full, n) / bound if n in full["times"] else None,
                            FULL_BATCH_BOUND, unit="x bound", higher_is_better=False)
                    for n in fast]])
-    return table(["target", *fast], rows)
+    return table(["target", "floor s/epoch", "ceiling vs PyTorch", *fast], rows)
 
 
 def grid(report, cell):
@@ -892,7 +920,8 @@ def case_details(report, result):
                      f"{fmt(100 * bound / epoch, 2)}%"])
     scale = result["n_epoch"] / result["n"]
     head = (f"### {result['label']}: {result['n']} samples, {result['steps']} steps"
-            + (f" (epoch = x{fmt(scale)})" if scale != 1 else ""))
+            + (f" (epoch = x{fmt(scale)})" if scale != 1 else "")
+            + f"; floor {fmt(floor_s(report['limit'], result))} s/epoch")
     header = ["contender", "kind", f"s ({result['n']} samples)", "s/epoch", "steps/s",
               "us/step", "speed-up vs PyTorch", "of GEMM bound"]
     return f"{head}\n\n{table(header, rows)}"
@@ -911,10 +940,11 @@ def limit_section(report):
         + ", ".join(f"{m}: {fmt(s)} s/epoch" for m, s in lim["gemm_floor_s"].items()) + ".",
         f"- Copy bandwidth (read + write): model-size buffer ({lim['n_params']} float32, "
         f"{fmt(4 * lim['n_params'] / 1e3)} kB) {fmt(lim['copy_model_bytes_per_s'] / gb)} GB/s, "
-        f"large buffer {fmt(lim['copy_dram_bytes_per_s'] / gb)} GB/s. At B=1 memory traffic is "
-        f"the limit: at least one model-size copy per SGD step (read and write W) and three per "
-        f"Adam step (w, m, v): B=1 floor {fmt(memory_floor_s(lim, 'sgd'))} s/epoch (SGD), "
-        f"{fmt(memory_floor_s(lim, 'adam'))} s/epoch (Adam).",
+        f"large buffer {fmt(lim['copy_dram_bytes_per_s'] / gb)} GB/s. An update moves at least "
+        f"one model-size copy per SGD step (read and write w) and three per Adam step (w, m, v): "
+        f"at B=1 this memory traffic, not arithmetic, is the limit.",
+        "- Floor of each case (GEMMs at its shapes + its updates' memory traffic): "
+        + ", ".join(f"{r['label']} {fmt(floor_s(lim, r))} s" for r in report["cases"]) + ".",
     ]
     if "update_s" in lim:
         copy_s = 8 * lim["n_params"] / lim["copy_model_bytes_per_s"]
@@ -979,19 +1009,41 @@ the contenders run interleaved (the order rotates every round) and the tables qu
 medians; speed-ups are medians of per-round ratios t_PyTorch / t (range in brackets)."""
 
 
+def load_text(m):
+    """The load average at the start and end of the run, with a warning when
+    other work competed for the cores (the run itself keeps up to all cores
+    busy, so the end may reach the core count on its own)."""
+    if None in m["load"]:
+        return "- Load average: not available on this OS"
+    start, end = m["load"]
+    text = f"- Load average (1 min) at start and end: {fmt(start)}, {fmt(end)}"
+    if start > 0.5 * m["cores"] or end > 1.5 * m["cores"]:
+        text += (f" on {m['cores']} cores: **other processes competed for the CPU**; "
+                 f"multi-threaded BLAS/OpenMP spin-waits then and timings are unreliable")
+    return text
+
+
+def peers_ran(report):
+    return any(c["name"] == TORCH for c in report["contenders"])
+
+
 def render(report, plot_name):
     """The BENCHMARKS.md text of ``report``."""
     m = report["machine"]
-    quick = " (quick mode: 6000 samples, B=1 on 300; not comparable to a full run)" \
-        if report["quick"] else ""
+    p = report["plan"]
+    quick = (f" (quick mode: {p['samples']} samples, B=1 on {p['b1_samples']}; not comparable "
+             f"to a full run)") if report["quick"] else ""
     parts = [
         "# fastnn benchmarks",
         f"Command: `{report['command']}`{quick}  \nRun {report['date']}, took "
         f"{fmt(report['elapsed_s'])} s.",
         "## Machine",
+        load_text(m),
         f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), "
         f"{' '.join(m['flags'])}; {m['platform']}\n- Thread pools: "
-        + "; ".join(m["threads"]) + f"; PyTorch set to {TORCH_THREADS} threads\n- Versions: "
+        + "; ".join(m["threads"])
+        + (f"; PyTorch set to {TORCH_THREADS} threads" if peers_ran(report) else "")
+        + "\n- Versions: "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
         "## Workload", WORKLOAD_TEXT,
         "## Targets (fastnn vs PyTorch eager)", target_table(report),

@@ -38,6 +38,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"fastnn {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:         # the reader went away (fastnn info | head -1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:
         if os.environ.get("FASTNN_DEBUG"):
             raise
@@ -150,7 +153,8 @@ def _optimizer_options(parser):
                         help="optimizer (default: %(default)s)")
     group = parser.add_argument_group("optimizer hyperparameters (default: the optimizer's)")
     group.add_argument("--lr", type=float, help="learning rate eta")
-    group.add_argument("--beta", type=float, help="beta of momentum, nag, rmsprop, adadelta, maxprop")
+    group.add_argument("--beta", type=float,
+                       help="beta of momentum, nag, rmsprop, adadelta, maxprop")
     group.add_argument("--beta1", type=float, help="beta1 of adam, adamax, nadam")
     group.add_argument("--beta2", type=float, help="beta2 of adam, adamax, nadam")
     group.add_argument("--eps", type=float, help="epsilon")

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import boolean
 from ._validation import check_float_dtype, check_in_range, check_int, check_nonnegative
 
 GATES = {
@@ -42,6 +41,8 @@ def boolean_function(function, n_inputs=2, dtype="float64"):
     ``function``: a gate name, "and", "or", "nand", "nor", "xor" (odd parity)
     or "xnor", for any n; or the notes' number j of f_j (1 .. 2^(2^n), the
     column of Table 2 read top down is j - 1 in binary; n <= 4)."""
+    from . import boolean  # numba and scipy.optimize: loaded only when needed
+
     n = check_int(n_inputs, "n_inputs", minimum=1)
     X = boolean.inputs(n)
     if isinstance(function, str):

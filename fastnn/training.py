@@ -75,6 +75,9 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
         raise ValueError(f"schedule_unit={schedule_unit!r} must be 'step' or 'epoch'")
     if line_search is not None:
         line_search = _check_line_search(line_search)
+    if momentum_schedule is not None and not {"beta", "beta1"} & set(opt.hyperparameters):
+        raise ValueError(f"momentum_schedule needs an optimizer with a beta; "
+                         f"{type(opt).__name__} has none")
     val = None
     if validation_data is not None:
         Xv, yv = validation_data

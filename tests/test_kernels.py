@@ -9,7 +9,7 @@ judged against their inputs' size.
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from fastnn._kernels import available_backends, codes, get_backend
@@ -290,7 +290,7 @@ def test_train_epoch_every_optimizer_matches_reference(backend, opt, torch, batc
     acts = np.array([codes.ACT_RELU, codes.ACT_TANH], np.int64)
     X, Y, order = epoch_data(rng, sizes, codes.LOSS_SOFTMAX_CE, 11, np.float64)
     steps = ref.n_steps(11, batch_size)
-    lrs, betas = rng.uniform(0.01, 0.1, steps), rng.uniform(0.5, 0.95, steps)
+    lrs, betas = rng.uniform(0.001, 0.02, steps), rng.uniform(0.5, 0.95, steps)
     params = random_net(rng, sizes, np.float64)
     assert_same_epoch(backend, np.float64, X, Y, order, batch_size, sizes, acts,
                       codes.LOSS_SOFTMAX_CE, params, opt, hyperparameters(torch, 1e-3),
@@ -309,14 +309,17 @@ def test_train_epoch_matches_reference(backend, dtype, data):
     n, batch_size = data.draw(st.integers(1, 20)), data.draw(st.integers(1, 24))
     X, Y, order = epoch_data(rng, sizes, loss, n, dtype)
     steps = ref.n_steps(n, batch_size)
-    lrs = rng.uniform(0.01, 0.1, steps)
+    lrs = rng.uniform(0.001, 0.02, steps)
     betas = rng.uniform(0.5, 0.95, steps) if data.draw(st.booleans()) else np.empty(0)
     opts = OPTS if dtype == np.float64 else [codes.OPT_SGD, codes.OPT_MOMENTUM, codes.OPT_NAG]
     opt, torch = data.draw(st.sampled_from(opts)), data.draw(st.sampled_from([0, 1]))
     weight_decay = data.draw(st.sampled_from([0.0, 1e-3]))
-    params = random_net(rng, sizes, dtype)
-    assert_same_epoch(backend, dtype, X, Y, order, batch_size, sizes, acts, loss, params, opt,
-                      hyperparameters(torch, weight_decay), lrs, betas, data.draw(st.integers(0, 5)))
+    args = (X, Y, order, batch_size, sizes, acts, loss, random_net(rng, sizes, dtype), opt,
+            hyperparameters(torch, weight_decay), lrs, betas, data.draw(st.integers(0, 5)))
+    with np.errstate(all="ignore"):
+        params = epoch_run(ref, *args)[1][0]
+    assume(np.abs(params).max() < 1e3)  # diverging runs amplify rounding differences
+    assert_same_epoch(backend, dtype, *args)
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -333,7 +336,8 @@ def test_train_epoch_stops_at_first_non_finite_loss(backend, batch_size, dtype):
     args = (X, Y, order, batch_size, sizes, acts, codes.LOSS_SQUARED,
             random_net(rng, sizes, dtype), codes.OPT_SGD, hyperparameters(0),
             np.full(steps, 1e3), np.empty(0), 0)
-    done_ref, (p_ref, *_, losses_ref) = epoch_run(ref, *args)
+    with np.errstate(over="ignore", invalid="ignore"):
+        done_ref, (p_ref, *_, losses_ref) = epoch_run(ref, *args)
     done, (p, *_, losses) = epoch_run(get_backend(backend), *args)
     assert 0 < done_ref < steps
     assert done == done_ref

@@ -26,7 +26,8 @@ def test_several_histories_one_colour_each(tmp_path):
     assert is_png(tmp_path / "runs.png")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and len(ax.lines) == 3
-    assert ax.lines[0].get_color() != ax.lines[1].get_color() == ax.lines[2].get_color()
+    colors = [tuple(line.get_color()) for line in ax.lines]
+    assert colors[0] != colors[1] == colors[2]
     assert [t.get_text() for t in ax.get_legend().get_texts()][0] == "B = 1: training loss"
 
 

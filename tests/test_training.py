@@ -207,6 +207,7 @@ def test_line_search_is_never_worse_than_the_plain_step():
     (dict(epochs=-1), ValueError, "epochs"),
     (dict(schedule_unit="minute"), ValueError, "schedule_unit"),
     (dict(line_search=[-1.0]), ValueError, "line_search"),
+    (dict(momentum_schedule=fn.schedules.Constant(0.9)), ValueError, "momentum_schedule"),
 ])
 def test_fit_rejects_bad_arguments(kwargs, error, match):
     X, y = _problem()

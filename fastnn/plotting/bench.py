@@ -16,10 +16,15 @@ def plot_bench(report, path=None):
 
 
 def _epoch_lines(ax, results, x_of):
+    """One line per contender; log-log axes ticked at the measured x values."""
     names = dict.fromkeys(n for r in results for n in r["times"])
     for name in names:
         done = [r for r in results if name in r["times"]]
         ax.plot([x_of(r) for r in done], [epoch_seconds(r, name) for r in done], "o-", label=name)
+    xs = [x_of(r) for r in results]
+    ax.set(xscale="log", yscale="log")
+    ax.set_xticks(xs, [str(x) for x in xs], minor=False)
+    ax.minorticks_off()
 
 
 def plot_batch_scaling(report, ax=None):
@@ -28,7 +33,7 @@ def plot_batch_scaling(report, ax=None):
     fig, ax = new_axes(ax)
     _epoch_lines(ax, report["scaling"]["batch"], lambda r: r["batch"])
     ax.axhline(report["limit"]["bound_s"], color="k", ls="--", lw=1, label="GEMM bound")
-    ax.set(xscale="log", yscale="log", xlabel="batch size B", ylabel="seconds per epoch",
+    ax.set(xlabel="batch size B", ylabel="seconds per epoch",
            title="SGD epoch time vs batch size (784-128-10)")
     ax.legend(fontsize=8)
     return fig
@@ -44,7 +49,7 @@ def plot_width_scaling(report, ax=None):
     rate = report["limit"]["gemm_flops_per_s"]
     ax.plot(widths, [flops_per_sample(h) * r["n_epoch"] / rate for h, r in zip(widths, results)],
             "k--", lw=1, label="GEMM bound")
-    ax.set(xscale="log", yscale="log", xlabel="hidden width h", ylabel="seconds per epoch",
+    ax.set(xlabel="hidden width h", ylabel="seconds per epoch",
            title="SGD B=32 epoch time vs width")
     ax.legend(fontsize=8)
     return fig

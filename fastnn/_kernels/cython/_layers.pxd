@@ -15,6 +15,11 @@ cdef void cy_dense_backward(const floating* X, const floating* W, const floating
                             Py_ssize_t n_in, Py_ssize_t n_out, int act, floating alpha,
                             floating* dZ, floating* dW, floating* db,
                             floating* dX) noexcept nogil
+cdef void cy_layer_delta(const floating* Z, const floating* H, const floating* dH, Py_ssize_t B,
+                         Py_ssize_t n_out, int act, floating alpha, floating* dZ,
+                         floating* db) noexcept nogil
+cdef void cy_input_grad(const floating* dZ, const floating* W, Py_ssize_t B, Py_ssize_t n_in,
+                        Py_ssize_t n_out, floating* dX) noexcept nogil
 cdef void cy_softmax(const floating* Z, floating* P, Py_ssize_t B, Py_ssize_t k) noexcept nogil
 cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floating* dZ,
                          Py_ssize_t B, Py_ssize_t k) noexcept nogil

@@ -94,8 +94,22 @@ cdef void cy_dense_backward(const floating* X, const floating* W, const floating
                             Py_ssize_t n_in, Py_ssize_t n_out, int act, floating alpha,
                             floating* dZ, floating* dW, floating* db,
                             floating* dX) noexcept nogil:
-    """dZ = dH * g'(A); db = sum over rows of dZ (fused with dZ, row by row);
-    dW = dZ^T X; dX = dZ W unless dX is NULL. dZ may be dH."""
+    """dZ = dH * g'(A) and db = sum over rows of dZ; dW = dZ^T X; dX = dZ W
+    unless dX is NULL. dZ may be dH."""
+    cy_layer_delta(Z, H, dH, B, n_out, act, alpha, dZ, db)
+    if B == 1:
+        outer(dZ, X, n_out, n_in, dW)
+    else:
+        gemm(True, False, n_out, n_in, B, 1, dZ, n_out, X, n_in, 0, dW, n_in)
+    if dX != NULL:
+        cy_input_grad(dZ, W, B, n_in, n_out, dX)
+
+
+cdef void cy_layer_delta(const floating* Z, const floating* H, const floating* dH, Py_ssize_t B,
+                         Py_ssize_t n_out, int act, floating alpha, floating* dZ,
+                         floating* db) noexcept nogil:
+    """dZ = dH * g'(A) and db = sum over the B rows of dZ, fused row by row
+    while the row is in cache. dZ may be dH."""
     cdef Py_ssize_t r, j
     cdef floating* dz
     for r in range(B):
@@ -107,12 +121,11 @@ cdef void cy_dense_backward(const floating* X, const floating* W, const floating
         else:
             for j in range(n_out):
                 db[j] += dz[j]
-    if B == 1:
-        outer(dZ, X, n_out, n_in, dW)
-    else:
-        gemm(True, False, n_out, n_in, B, 1, dZ, n_out, X, n_in, 0, dW, n_in)
-    if dX == NULL:
-        return
+
+
+cdef void cy_input_grad(const floating* dZ, const floating* W, Py_ssize_t B, Py_ssize_t n_in,
+                        Py_ssize_t n_out, floating* dX) noexcept nogil:
+    """dL/dh_{k-1} = dZ W (B x n_in)."""
     if B == 1:
         gemv(True, n_out, n_in, 1, W, n_in, dZ, 0, dX)
     else:

@@ -13,9 +13,11 @@ from libc.stdint cimport int64_t
 from libc.math cimport isfinite
 from libc.string cimport memcpy
 
-from ._blas cimport gemv
+from ._blas cimport gemm
 from ._codes cimport ACT_LINEAR, HP_BETA1, HP_LR, HP_WEIGHT_DECAY, OPT_SGD
-from ._layers cimport cy_activation_backward, cy_dense_backward, cy_dense_forward, cy_loss_grad
+from ._fpu cimport flush_to_zero, restore_fpu
+from ._layers cimport (cy_dense_backward, cy_dense_forward, cy_input_grad, cy_layer_delta,
+                      cy_loss_grad)
 from ._math cimport floating
 from ._optim cimport cy_optimizer_step
 
@@ -61,8 +63,9 @@ cdef Py_ssize_t cache_size(Net net, Py_ssize_t B) noexcept nogil:
 
 
 cdef Py_ssize_t max_width(Net net) noexcept nogil:
+    """The widest of n_1..n_L: the size of a row of dL/dh (never taken for the input)."""
     cdef Py_ssize_t k, width = 0
-    for k in range(net.n_layers + 1):
+    for k in range(1, net.n_layers + 1):
         width = max(width, net.sizes[k])
     return width
 
@@ -103,36 +106,49 @@ cdef void cy_backward(Net net, const floating* X, Py_ssize_t B, const floating* 
         dA, spare = spare, dA
 
 
-cdef void sparse_sgd_step(Net net, const floating* x, floating* params, const floating* cache,
-                          floating* dA, floating* spare, floating lr) noexcept nogil:
-    """One SGD step at batch size 1 from dL/da_L (in dA), fused with the
-    backward pass: layer k's dL/dh_{k-1} = W_k^T dz_k is taken first, then
-    W_k -= eta dz_k h_{k-1}^T and b_k -= eta dz_k in place, row j only when
-    dz_j != 0 (elsewhere the reference's w -= eta * 0 leaves w as it is), so
-    inactive ReLU units cost nothing. Same arithmetic as the reference."""
-    cdef Py_ssize_t k, i, j, n_in, n_out
+cdef void sgd_backward_step(Net net, const floating* X, Py_ssize_t B, floating* params,
+                            const floating* cache, floating* dA, floating* spare, floating* db,
+                            floating lr) noexcept nogil:
+    """Algorithm 6 fused with the SGD update (no weight decay) from dL/da_L
+    (in dA): for each layer from the top, dZ_k and db_k (db: scratch of the
+    largest width), dL/dh_{k-1} = dZ_k W_k with the old W_k, then
+    W_k -= eta dZ_k^T h_{k-1} and b_k -= eta db_k in place. The weight
+    gradient is never stored: BLAS adds -eta dZ^T h into W (beta = 1); at
+    B = 1 only the rows with dz_j != 0 change (the reference's w -= eta * 0
+    leaves the others as they are), so inactive ReLU units cost nothing."""
+    cdef Py_ssize_t k, j, n_in, n_out
     cdef floating* W
-    cdef floating* row
-    cdef floating* b
     cdef const floating* A
     cdef const floating* h_prev
     for k in range(net.n_layers - 1, -1, -1):
         n_in, n_out = net.sizes[k], net.sizes[k + 1]
         W = params + param_offset(net, k)
-        b = W + n_out * n_in
-        A = cache + cache_offset(net, k, 1)
-        h_prev = x if k == 0 else A - n_in
-        cy_activation_backward(A, A + n_out, dA, dA, n_out, layer_act(net, k),
-                               <floating>net.alpha)
+        A = cache + cache_offset(net, k, B)
+        h_prev = X if k == 0 else A - B * n_in
+        cy_layer_delta(A, A + B * n_out, dA, B, n_out, layer_act(net, k), <floating>net.alpha,
+                       dA, db)
         if k > 0:
-            gemv(True, n_out, n_in, 1, W, n_in, dA, 0, spare)
+            cy_input_grad(dA, W, B, n_in, n_out, spare)
+        if B == 1:
+            sparse_rank_one_update(W, dA, h_prev, n_out, n_in, lr)
+        else:
+            gemm(True, False, n_out, n_in, B, -lr, dA, n_out, h_prev, n_in, 1, W, n_in)
         for j in range(n_out):
-            if dA[j] != 0:
-                row = W + j * n_in
-                for i in range(n_in):
-                    row[i] -= lr * (dA[j] * h_prev[i])
-                b[j] -= lr * dA[j]
+            W[n_out * n_in + j] -= lr * db[j]
         dA, spare = spare, dA
+
+
+cdef void sparse_rank_one_update(floating* W, const floating* dz, const floating* h,
+                                 Py_ssize_t n_out, Py_ssize_t n_in, floating lr) noexcept nogil:
+    """W -= eta dz h^T row by row, skipping the rows where dz_j = 0; the same
+    arithmetic as the reference's w -= eta (dz_j h_i)."""
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    for j in range(n_out):
+        if dz[j] != 0:
+            row = W + j * n_in
+            for i in range(n_in):
+                row[i] -= lr * (dz[j] * h[i])
 
 
 cdef bint consecutive(const int64_t* rows, Py_ssize_t n) noexcept nogil:
@@ -144,9 +160,12 @@ cdef bint consecutive(const int64_t* rows, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef bint is_permutation(const int64_t* rows, Py_ssize_t n, unsigned char* seen) noexcept nogil:
-    """True when rows holds each of 0..n-1 once (seen: n zeroed bytes)."""
+cdef bint is_whole(const int64_t[::1] rows, Py_ssize_t n):
+    """True when rows holds each of 0..n-1 exactly once."""
+    cdef unsigned char[::1] seen = np.zeros(n, dtype=np.uint8)
     cdef Py_ssize_t i
+    if rows.shape[0] != n:
+        return False
     for i in range(n):
         if seen[rows[i]]:
             return False
@@ -160,6 +179,19 @@ cdef void gather(const floating* X, Py_ssize_t width, const int64_t* rows, Py_ss
     cdef Py_ssize_t i
     for i in range(n):
         memcpy(out + i * width, X + rows[i] * width, width * sizeof(floating))
+
+
+cdef const floating* batch_block(const floating* X, Py_ssize_t width, const int64_t* rows,
+                                 Py_ssize_t n, bint whole, floating* buf) noexcept nogil:
+    """The rows X[rows] as one n x width block: X itself when the batch is
+    every row of X once (only the summation order changes), a view into X
+    when the rows are consecutive, else a copy gathered into buf."""
+    if whole:
+        return X
+    if consecutive(rows, n):
+        return X + rows[0] * width
+    gather(X, width, rows, n, buf)
+    return buf
 
 
 cdef floating[::1] workspace(const floating* like, Py_ssize_t size):
@@ -216,49 +248,43 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const int64_
     betas[s] if given) at t = t0 + s + 1. Stops before the update of the first
     step whose loss is not finite; returns the number of updates applied.
 
-    The work buffers are allocated once per call. A batch of consecutive rows
-    (batch size 1, or no shuffling) is used in place; a batch holding every
-    row of X once (full batch, shuffled) is X itself, which changes only the
-    summation order. At batch size 1, SGD without weight decay fuses the
-    update into the backward pass (sparse_sgd_step) on every step but the last,
-    so that ``grads`` ends holding the last step's gradient as in the reference."""
+    The work buffers are allocated once per call; batches are taken in place
+    when they can be (batch_block); subnormal results flush to zero (_fpu.pxd).
+    SGD without weight decay fuses its update into the backward pass
+    (sgd_backward_step) on every step but the last, so that ``grads`` still
+    ends holding the last gradient, as in the reference."""
     check_loss(loss)
     check_optimizer(opt)
     cdef Net net = describe(sizes, acts, alpha)
     cdef Py_ssize_t N = order.shape[0], steps = n_steps(N, batch_size)
     cdef Py_ssize_t B = min(batch_size, N), width = B * max_width(net)
-    cdef Py_ssize_t n0 = X.shape[1], nL = Y.shape[1], n_params = params.shape[0]
-    cdef floating[::1] work = workspace(&params[0], B * (n0 + nL) + cache_size(net, B) + 2 * width)
+    cdef Py_ssize_t n0 = X.shape[1], nL = Y.shape[1], s, Bs, done = steps
+    cdef floating[::1] work = workspace(&params[0], B * (n0 + nL) + cache_size(net, B)
+                                        + 2 * width + max_width(net))
     cdef floating* xb = &work[0]
     cdef floating* yb = xb + B * n0
     cdef floating* cache = yb + B * nL
     cdef floating* dA = cache + cache_size(net, B)
-    cdef unsigned char[::1] seen = np.zeros(X.shape[0] if steps == 1 and N == X.shape[0] else 1,
-                                            dtype=np.uint8)
-    cdef bint whole = steps == 1 and N == X.shape[0] and is_permutation(&order[0], N, &seen[0])
-    cdef bint sparse = (batch_size == 1 and opt == OPT_SGD
-                        and <floating>hp[HP_WEIGHT_DECAY] == 0)
-    cdef Py_ssize_t s, Bs, done = steps
+    cdef bint whole = steps == 1 and is_whole(order, X.shape[0])
+    cdef bint plain_sgd = opt == OPT_SGD and <floating>hp[HP_WEIGHT_DECAY] == 0
+    cdef bint fused
     cdef const int64_t* rows
     cdef const floating* x
     cdef const floating* y
     cdef double value
+    cdef unsigned int fpu
     with nogil:
+        fpu = flush_to_zero()
         for s in range(steps):
-            rows = &order[0] + s * batch_size
-            Bs = min(batch_size, N - s * batch_size)
-            if whole or consecutive(rows, Bs):
-                x = &X[0, 0] + (0 if whole else rows[0] * n0)
-                y = &Y[0, 0] + (0 if whole else rows[0] * nL)
-            else:
-                gather(&X[0, 0], n0, rows, Bs, xb)
-                gather(&Y[0, 0], nL, rows, Bs, yb)
-                x, y = xb, yb
+            rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
+            x = batch_block(&X[0, 0], n0, rows, Bs, whole, xb)
+            y = batch_block(&Y[0, 0], nL, rows, Bs, whole, yb)
             cy_forward(net, x, Bs, &params[0], cache)
             value = cy_loss_grad(loss, cache + cache_offset(net, net.n_layers - 1, Bs), y, dA,
                                  Bs, nL)
             losses_out[s] = value
-            if not (sparse and s + 1 < steps and isfinite(value)):
+            fused = plain_sgd and s + 1 < steps and isfinite(value)
+            if not fused:
                 cy_backward(net, x, Bs, &params[0], cache, dA, dA + width, &grads[0])
             if not isfinite(value):
                 done = s
@@ -266,9 +292,11 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const int64_
             hp[HP_LR] = lrs[s]
             if betas.shape[0] > 0:
                 hp[HP_BETA1] = betas[s]
-            if sparse and s + 1 < steps:
-                sparse_sgd_step(net, x, &params[0], cache, dA, dA + width, <floating>lrs[s])
+            if fused:
+                sgd_backward_step(net, x, Bs, &params[0], cache, dA, dA + width,
+                                  dA + 2 * width, <floating>lrs[s])
             else:
-                cy_optimizer_step(opt, &params[0], &grads[0], &s1[0], &s2[0], n_params, &hp[0],
-                                  t0 + s + 1)
+                cy_optimizer_step(opt, &params[0], &grads[0], &s1[0], &s2[0], params.shape[0],
+                                  &hp[0], t0 + s + 1)
+        restore_fpu(fpu)
     return done

@@ -6,12 +6,11 @@ import math
 
 import numpy as np
 
-from ..codes import HP_BETA1, HP_LR
 from ._jit import kernel
 from .dense import dense_backward, dense_forward
 from .layout import copy, hidden_act, layer, layer_offsets, rows, workspace
 from .losses import loss_grad
-from .optim import optimizer_step
+from .optim import optimizer_step, set_schedule
 from .stochastic import train_stochastic
 
 
@@ -103,19 +102,26 @@ def gather(X, order, lo, out):
         copy(X[order[lo + r]], out[r])
 
 
-@kernel
 def train_epoch(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads,
                 opt, s1, s2, hp, lrs, betas, t0, losses_out):
-    """One epoch of mini-batch gradient descent in one call: step s takes the
-    rows order[s*B:(s+1)*B], computes the batch's loss (into losses_out[s]) and
-    gradient, sets eta = lrs[s] (and beta = betas[s] if betas is not empty) in
-    hp and updates params at step count t = t0 + s + 1. Stops before the update
-    of the first step whose loss is not finite; returns the number of updates.
-    All buffers are allocated once, here."""
+    """One epoch of mini-batch gradient descent in one compiled call: step s
+    takes the rows order[s*B:(s+1)*B], computes the batch's loss (into
+    losses_out[s]) and gradient (into grads), sets eta = lrs[s] (and
+    beta = betas[s] if betas is not empty) in hp and updates params at step
+    count t = t0 + s + 1. Stops before the update of the first step whose loss
+    is not finite; returns the number of updates. B = 1 runs the fused
+    per-sample loop (stochastic.py); each path compiles only when first used."""
+    epoch = train_stochastic if batch_size == 1 else train_batches
+    return epoch(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads,
+                 opt, s1, s2, hp, lrs, betas, t0, losses_out)
+
+
+@kernel
+def train_batches(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads,
+                  opt, s1, s2, hp, lrs, betas, t0, losses_out):
+    """train_epoch for any batch size, through forward_batch, backward_batch and
+    optimizer_step; every buffer is allocated once, here."""
     steps = n_steps(order.size, batch_size)
-    if batch_size == 1:
-        return train_stochastic(X, Y, order, sizes, acts, alpha, loss, params, grads,
-                                opt, s1, s2, hp, lrs, betas, t0, losses_out)
     capacity = min(batch_size, order.size)
     ws = workspace(sizes, capacity, X)
     gws = gradient_workspace(sizes, capacity, X)
@@ -132,8 +138,6 @@ def train_epoch(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads
         losses_out[s] = value
         if not math.isfinite(value):
             return s
-        hp[HP_LR] = lrs[s]
-        if betas.size > 0:
-            hp[HP_BETA1] = betas[s]
+        set_schedule(hp, lrs, betas, s)
         optimizer_step(opt, params, grads, s1, s2, hp, t0 + s + 1)
     return steps

@@ -1,6 +1,8 @@
 """Optimizers: one fused in-place loop per rule over a flat buffer (the rule is
 chosen outside the loop; no temporaries). The rules are those of
-``reference.optimizer_step``, with the same operation order."""
+``reference.optimizer_step`` with the same operation order, except that the
+bias corrections multiply (eta / c1 and 1 / c2, formed in float64) instead of
+dividing: one division per element less, a difference of rounding only."""
 import numpy as np
 
 from ..codes import (
@@ -14,10 +16,11 @@ from ._jit import kernel, scalar
 @kernel
 def step_coefficients(opt, hp, t, w):
     """The scalars of step t in w's dtype: (eta, beta1, beta2, eps, lambda,
-    torch, c1 = 1 - beta1^t, c2 = 1 - beta2^t, cg, cm), with bias corrections
-    computed in float64 first. For NAdam (PyTorch) cg = (1-mu_t)/(1-prod_t) and
-    cm = mu_{t+1}/(1 - prod_t mu_{t+1}), and hp[HP_MU_PRODUCT] advances by mu_t."""
-    b1, b2 = hp[HP_BETA1], hp[HP_BETA2]
+    torch, eta / c1, 1 / c2, cg, cm) with the bias corrections c1 = 1 - beta1^t,
+    c2 = 1 - beta2^t; each is computed in float64, then cast. For NAdam
+    (PyTorch) cg = (1-mu_t)/(1-prod_t), cm = mu_{t+1}/(1 - prod_t mu_{t+1}) and
+    hp[HP_MU_PRODUCT] advances by mu_t."""
+    lr, b1, b2 = hp[HP_LR], hp[HP_BETA1], hp[HP_BETA2]
     torch = hp[HP_TORCH] != 0
     cg = cm = 0.0
     if opt == OPT_NADAM and torch:
@@ -28,9 +31,18 @@ def step_coefficients(opt, hp, t, w):
         prod = hp[HP_MU_PRODUCT]
         cg = (1.0 - mu) / (1.0 - prod)
         cm = mu_next / (1.0 - prod * mu_next)
-    return (scalar(hp[HP_LR], w), scalar(b1, w), scalar(b2, w), scalar(hp[HP_EPS], w),
-            scalar(hp[HP_WEIGHT_DECAY], w), torch, scalar(1.0 - b1 ** float(t), w),
-            scalar(1.0 - b2 ** float(t), w), scalar(cg, w), scalar(cm, w))
+    c1, c2 = 1.0 - b1 ** float(t), 1.0 - b2 ** float(t)
+    return (scalar(lr, w), scalar(b1, w), scalar(b2, w), scalar(hp[HP_EPS], w),
+            scalar(hp[HP_WEIGHT_DECAY], w), torch, scalar(lr / c1, w), scalar(1.0 / c2, w),
+            scalar(cg, w), scalar(cm, w))
+
+
+@kernel
+def set_schedule(hp, lrs, betas, s):
+    """hp's eta (and beta, when ``betas`` is not empty) for step s of an epoch."""
+    hp[HP_LR] = lrs[s]
+    if betas.size > 0:
+        hp[HP_BETA1] = betas[s]
 
 
 @kernel
@@ -44,7 +56,7 @@ def apply_update(opt, w, g, s1, s2, c):
     """One update of the 1-D ``w`` (states ``s1``, ``s2``) by rule ``opt`` with
     the step's coefficients ``c`` (see step_coefficients); the rules are listed
     in reference.optimizer_step."""
-    lr, b1, b2, eps, wd, torch, c1, c2, cg, cm = c
+    lr, b1, b2, eps, wd, torch, lr_c1, inv_c2, cg, cm = c
     one = scalar(1, w)
     ob1, ob2, decay = one - b1, one - b2, wd != 0
     if opt == OPT_SGD:
@@ -79,23 +91,23 @@ def apply_update(opt, w, g, s1, s2, c):
             gi = decayed(g, w, i, wd, decay)
             s1[i] = s1[i] * b1 + ob1 * gi
             s2[i] = s2[i] * b2 + ob2 * (gi * gi)
-            denom = np.sqrt(s2[i] / c2) + eps
+            denom = np.sqrt(s2[i] * inv_c2) + eps
             if opt == OPT_ADAM:
-                w[i] -= lr * (s1[i] / c1) / denom
+                w[i] -= lr_c1 * s1[i] / denom
             elif nadam_torch:
                 w[i] -= lr * (cg * gi + cm * s1[i]) / denom
             else:
-                w[i] -= lr * (b1 * (s1[i] / c1) + ob1 * gi / c1) / denom
+                w[i] -= lr_c1 * (b1 * s1[i] + ob1 * gi) / denom
     elif opt == OPT_ADAMAX:
         for i in range(w.size):
             gi = decayed(g, w, i, wd, decay)
             s1[i] = s1[i] * b1 + ob1 * gi
             if torch:
                 s2[i] = np.maximum(b2 * s2[i], abs(gi) + eps)
-                w[i] -= lr * (s1[i] / c1) / s2[i]
+                w[i] -= lr_c1 * s1[i] / s2[i]
             else:
                 s2[i] = np.maximum(b2 * s2[i], abs(gi))
-                w[i] -= lr * (s1[i] / c1) / (s2[i] + eps)
+                w[i] -= lr_c1 * s1[i] / (s2[i] + eps)
     elif opt == OPT_MAXPROP:
         for i in range(w.size):
             gi = decayed(g, w, i, wd, decay)

@@ -1,19 +1,21 @@
-"""The epoch loop for batch size 1 (stochastic gradient descent), fused per
-sample: matrix-vector products forward, the deltas dL/da_k of every layer
-backward, then each layer's update computed row by row from the outer product
-dL/dW_k = delta_k h_{k-1}^T, without writing the gradient buffer. It applies
-the same rule, with the same operations per element, as the batched path."""
+"""The epoch loop for batch size 1 (stochastic gradient descent), per sample:
+matrix-vector products forward, the deltas dL/da_k of every layer backward,
+then the update. The gradient is the outer product dL/dW_k = delta_k h_{k-1}^T,
+so plain SGD updates W_k from the deltas directly and skips the rows whose
+delta is 0 (PERFORMANCE.md: W_1 is the memory traffic of a step); the other
+rules write the gradient and take the batched path's optimizer_step.
+"""
 import math
 
 import numpy as np
 
-from ..codes import HP_BETA1, HP_LR, OPT_SGD
-from ._jit import kernel
+from ..codes import HP_LR, HP_WEIGHT_DECAY, OPT_SGD
+from ._jit import kernel, scalar
 from .activations import activation_backward, activation_forward
 from .dense import add_bias
 from .layout import copy, hidden_act, layer, layer_offsets, workspace
 from .losses import loss_grad
-from .optim import apply_update, step_coefficients
+from .optim import optimizer_step, set_schedule
 
 
 @kernel
@@ -68,33 +70,26 @@ def all_finite(v):
 
 
 @kernel
-def layer_update(k, h, sizes, opt, params, s1, s2, c, d, g_row):
-    """The optimizer's update of layer k with dL/dW_k = delta_k h_{k-1}^T (one
-    row of the outer product at a time, in ``g_row``) and dL/db_k = delta_k.
-    Plain SGD skips rows with delta_kj = 0: their update is w -= eta * 0 (when
-    h_{k-1} is finite and there is no weight decay)."""
-    off = layer_offsets(sizes)[k]
-    n_in, n_out = sizes[k], sizes[k + 1]
-    sparse = opt == OPT_SGD and c[4] == 0 and all_finite(h)
-    g = g_row[:n_in]
-    for j in range(n_out):
-        if sparse and d[j] == 0:
-            continue
-        for i in range(n_in):
-            g[i] = d[j] * h[i]
-        lo, hi = off + j * n_in, off + (j + 1) * n_in
-        apply_update(opt, params[lo:hi], g, s1[lo:hi], s2[lo:hi], c)
-    lo, hi = off + n_out * n_in, off + n_out * (n_in + 1)
-    apply_update(opt, params[lo:hi], d, s1[lo:hi], s2[lo:hi], c)
+def layer_sgd(k, h, sizes, params, lr, d):
+    """Plain SGD on layer k, w -= eta g with g = delta_k h_{k-1}^T computed row by
+    row; a row with delta_kj = 0 has g = 0 and is skipped (when h_{k-1} is finite,
+    so that 0 * h is 0): with ReLU about half of W_k is never touched."""
+    W, b = layer(params, sizes, layer_offsets(sizes), k)
+    dense = not all_finite(h)
+    for j in range(d.size):
+        dj, w = d[j], W[j]
+        if dj != 0 or dense:
+            for i in range(h.size):
+                w[i] -= lr * (dj * h[i])
+        b[j] -= lr * dj
 
 
 @kernel
-def sample_update(x, sizes, opt, params, s1, s2, c, Hs, Ds, start, g_row):
-    """One optimizer step of every layer from the sample's deltas."""
-    layer_update(0, x, sizes, opt, params, s1, s2, c, block(Ds, start, 0), g_row)
+def sample_sgd(x, sizes, params, lr, Hs, Ds, start):
+    """One plain SGD step of every layer from the sample's deltas."""
+    layer_sgd(0, x, sizes, params, lr, block(Ds, start, 0))
     for k in range(1, sizes.size - 1):
-        layer_update(k, block(Hs, start, k - 1), sizes, opt, params, s1, s2, c,
-                     block(Ds, start, k), g_row)
+        layer_sgd(k, block(Hs, start, k - 1), sizes, params, lr, block(Ds, start, k))
 
 
 @kernel
@@ -116,26 +111,30 @@ def write_gradient(x, sizes, grads, Hs, Ds, start):
 
 
 @kernel
-def train_stochastic(X, Y, order, sizes, acts, alpha, loss, params, grads,
+def train_stochastic(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads,
                      opt, s1, s2, hp, lrs, betas, t0, losses_out):
-    """train_epoch for batch size 1: same contract, same result (``grads``
-    ends holding the last sample's gradient, as in the batched path)."""
+    """train_epoch for ``batch_size`` 1, same contract and result (``grads``
+    ends holding the last sample's gradient). Plain SGD without weight decay updates
+    W_k from the deltas directly (layer_sgd); every other rule gets the gradient
+    in ``grads`` and the batched path's optimizer_step."""
     Zs, Hs, start = workspace(sizes, 1, X)
     Ds = np.empty_like(Zs)
-    g_row = np.empty(sizes[:-1].max(), X.dtype)
+    sparse = opt == OPT_SGD and hp[HP_WEIGHT_DECAY] == 0
     for s in range(order.size):
         x, y = X[order[s]], Y[order[s]]
         sample_forward(x, sizes, acts, alpha, params, Zs, Hs, start)
         value = sample_deltas(y, sizes, acts, alpha, loss, params, Zs, Hs, Ds, start)
         losses_out[s] = value
-        if not math.isfinite(value):
+        finite = math.isfinite(value)
+        if not (sparse and finite):
             write_gradient(x, sizes, grads, Hs, Ds, start)
+        if not finite:
             return s
-        hp[HP_LR] = lrs[s]
-        if betas.size > 0:
-            hp[HP_BETA1] = betas[s]
-        c = step_coefficients(opt, hp, t0 + s + 1, params)
-        sample_update(x, sizes, opt, params, s1, s2, c, Hs, Ds, start, g_row)
-    if order.size > 0:
+        set_schedule(hp, lrs, betas, s)
+        if sparse:
+            sample_sgd(x, sizes, params, scalar(hp[HP_LR], params), Hs, Ds, start)
+        else:
+            optimizer_step(opt, params, grads, s1, s2, hp, t0 + s + 1)
+    if sparse and order.size > 0:
         write_gradient(X[order[-1]], sizes, grads, Hs, Ds, start)
     return order.size

@@ -2,15 +2,13 @@
 fastnn per backend (fit, train_epoch, step loop) and the installed peers."""
 import pytest
 
-from conftest import QUICK, ROUNDS
 from fastnn import bench
 
 CONTENDERS = bench.contenders()[0]
 
 
-@pytest.mark.parametrize("case", bench.cases(QUICK), ids=lambda c: c.label.replace(" ", "-"))
 @pytest.mark.parametrize("contender", CONTENDERS, ids=lambda c: c.name.replace(" ", "-"))
-def test_epoch(benchmark, contender, case, data):
+def test_epoch(benchmark, contender, case, data, plan):
     params0 = bench.initial_params(case.hidden)
     contender.prepare(bench.warm_case(case), data, params0).run()
     benchmark.group = case.label
@@ -18,4 +16,4 @@ def test_epoch(benchmark, contender, case, data):
                                 epoch_factor=case.n_epoch / case.n, kind=contender.kind)
     benchmark.pedantic(lambda job: job.run(),
                        setup=lambda: ((contender.prepare(case, data, params0),), {}),
-                       rounds=ROUNDS)
+                       rounds=plan.rounds)
