@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -611,28 +612,33 @@ peak_memory_here({name!r}, {backends!r}, {n!r})
 
 
 def peak_memory_here(name, backends, n):
-    """Print the extra peak memory of one SGD B=32 epoch of contender ``name``
-    on the first n samples: Python-heap peak (tracemalloc, sees NumPy buffers
-    but not PyTorch's) and the growth of the process's peak RSS."""
-    import resource     # POSIX only: imported where it is used
+    """Print the memory of one SGD B=32 epoch of contender ``name`` on the
+    first n samples, after a warm-up epoch: the process's peak RSS (imports,
+    data and all), and during the timed epoch the Python-heap peak
+    (tracemalloc: sees NumPy buffers, not PyTorch's) and peak RSS minus RSS
+    before it (Linux: the peak is reset through /proc/self/clear_refs)."""
     everyone = [c for _, c in PEERS] + contenders(backends, peers=False)[0]
     contender = next(c for c in everyone if c.name == name)
     case = Case("sgd", 32, n, n_epoch=n)
     data, params0 = workload(n), initial_params()
     contender.prepare(warm_case(case), data, params0).run()   # imports, compiles, caches
     run = contender.prepare(case, data, params0).run
-    before = current_rss()
     tracemalloc.start()
+    peak_before = proc_status_kb("VmHWM")
+    Path("/proc/self/clear_refs").write_text("5")     # peak RSS := RSS now
+    before = proc_status_kb("VmRSS")
     run()
+    peak = proc_status_kb("VmHWM")
     traced = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    peak = 1024 * resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # kB on Linux
-    print(json.dumps({"traced_bytes": traced, "rss_growth_bytes": max(peak - before, 0)}))
+    print(json.dumps({"process_peak_bytes": 1024 * max(peak_before, peak),
+                      "traced_bytes": traced, "rss_growth_bytes": 1024 * (peak - before)}))
 
 
-def current_rss():
-    """Resident set size now, in bytes (Linux /proc)."""
-    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def proc_status_kb(field):
+    """A memory field of /proc/self/status (VmRSS, VmHWM: kB)."""
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(rf"^{field}:\s+(\d+) kB", text, re.MULTILINE).group(1))
 
 
 def peak_memory(names, backends, n):
@@ -783,9 +789,9 @@ def run(quick=False, out_dir=".", backends=None, peers=True):
     """Run the suite and write BENCHMARKS.md, benchmarks.png and benchmarks.json
     into ``out_dir``; returns the report (a JSON-able dict).
 
-    ``quick`` runs the QUICK plan (6000 samples, B=1 on 300, fewer rounds,
-    warm-cache cold start of the fastest backend only) and finishes in under a
-    minute; ``backends`` limits the fastnn backends (default: all that
+    ``quick`` runs the QUICK plan (6000 samples, B=1 on 300, fewer rounds;
+    cold start with warm caches and peak memory for the fastest backend only)
+    and finishes in under a minute on an idle machine; ``backends`` limits the fastnn backends (default: all that
     import); ``peers=False`` skips PyTorch & co."""
     started, p, load = time.perf_counter(), plan(quick), load_average()
     found, notes = contenders(backends, peers)
@@ -812,6 +818,8 @@ def run(quick=False, out_dir=".", backends=None, peers=True):
     report["cold_start"] = cold_start([b for b in names if b == best or not quick],
                                       cold=not quick)
     memory_names = [c.name for c in found if c.name.endswith(" fit") or c.kind == "peer"]
+    if quick:   # fresh processes are slow: the fastest backend and PyTorch only
+        memory_names = [n for n in memory_names if n in (f"fastnn[{best}] fit", TORCH)]
     report["memory"] = peak_memory(memory_names, names, p.samples)
     report["machine"] = machine(load)   # last: lists every thread pool the run loaded
     report["elapsed_s"] = time.perf_counter() - started
@@ -967,10 +975,12 @@ def cold_start_section(report):
 
 
 def memory_section(report):
-    rows = [[r["name"], f"failed: {r['error']}", ""] if "error" in r else
-            [r["name"], fmt(r["traced_bytes"] / 1e6), fmt(r["rss_growth_bytes"] / 1e6)]
+    rows = [[r["name"], f"failed: {r['error']}", "", ""] if "error" in r else
+            [r["name"], *(fmt(r[k] / 1e6) for k in
+                          ("process_peak_bytes", "traced_bytes", "rss_growth_bytes"))]
             for r in report["memory"]]
-    return table(["contender", "heap peak MB (tracemalloc)", "peak RSS growth MB"], rows)
+    return table(["contender", "process peak RSS MB", "fit: heap peak MB (tracemalloc)",
+                  "fit: peak RSS growth MB"], rows)
 
 
 def scaling_table(results, key, report):
@@ -1064,7 +1074,9 @@ def render(report, plot_name):
               "digits; cold = empty `NUMBA_CACHE_DIR`, warm = the cache the cold run left.",
               cold_start_section(report),
               "## Peak memory of a fit",
-              "SGD B=32, one epoch, fresh process per contender, beyond the data itself.",
+              f"SGD B=32, one epoch on {p['samples']} samples (X is "
+              f"{fmt(p['samples'] * N_FEATURES * 4 / 1e6)} MB), a fresh process per contender "
+              "after one warm-up epoch: the process's peak, then what the timed epoch added.",
               memory_section(report)]
     failures = [f"{r['label']}: {n} failed: {e}" for r in report["cases"]
                 for n, e in r["failed"].items()]

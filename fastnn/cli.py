@@ -61,7 +61,7 @@ def build_parser():
     _model_options(train)
     _optimizer_options(train)
     train.add_argument("--epochs", type=int, default=30, help="epochs (default: %(default)s)")
-    train.add_argument("--schedule", choices=sorted(set(schedules._NAMES) - {"warmup"}),
+    train.add_argument("--schedule", choices=sorted(set(schedules.NAMES) - {"warmup"}),
                        help="learning-rate schedule (default: constant lr)")
     train.add_argument("--schedule-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="argument of the schedule, e.g. lr_min=1e-4 (repeatable)")

@@ -73,13 +73,27 @@ class MLP:
         self.alpha = _check_alpha(alpha)
         self.dtype = _check_dtype(dtype)
         self.backend_name = resolve_backend_name(backend)
-        self.backend = get_backend(self.backend_name)
         n = sum(int(o) * (int(i) + 1) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
         self.params = np.zeros(n, dtype=self.dtype)
         self.grads = np.zeros(n, dtype=self.dtype)
-        self.layers = [Layer(W, b, a) for (W, b), a in
-                       zip(layer_views(self.params, self.sizes), self.activation + [output])]
+        self._bind()
         self.initialize(init, random_state)
+
+    def __getstate__(self):
+        """Pickle by value: the backend travels by name (modules do not pickle)."""
+        state = dict(self.__dict__)
+        del state["backend"], state["layers"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bind()
+
+    def _bind(self):
+        """The backend module and the per-layer views into ``params``."""
+        self.backend = get_backend(self.backend_name)
+        self.layers = [Layer(W, b, a) for (W, b), a in
+                       zip(layer_views(self.params, self.sizes), self.activation + [self.output])]
 
     # -- construction -----------------------------------------------------
     def initialize(self, init="auto", random_state=None):

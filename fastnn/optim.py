@@ -29,7 +29,7 @@ Example: the same loop for any optimizer of :data:`NAMES`
 """
 import numpy as np
 
-from ._kernels import get_backend
+from ._kernels import get_backend, resolve_backend_name
 from ._kernels.codes import (
     HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_SIZE,
     HP_TORCH, HP_WEIGHT_DECAY, OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX,
@@ -105,7 +105,8 @@ class Optimizer:
         self._hp[HP_TORCH] = 1.0 if torch_compatible else 0.0
         for name, value in hyper.items():
             setattr(self, name, value)
-        self.backend = get_backend(backend)
+        self.backend_name = resolve_backend_name(backend)
+        self.backend = get_backend(self.backend_name)
         self.check_finite = bool(check_finite)
         self.reset()
 
@@ -127,6 +128,16 @@ class Optimizer:
     @t.setter
     def t(self, value):
         self._t = check_int(value, "t", minimum=0)
+
+    def __getstate__(self):
+        """Pickle by value: the backend travels by name (modules do not pickle)."""
+        state = dict(self.__dict__)
+        del state["backend"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.backend = get_backend(self.backend_name)
 
     def reset(self):
         """Forget the state and the step count (hyperparameters are kept)."""

@@ -344,7 +344,7 @@ class ReduceOnPlateau(Schedule):
         self.bad_epochs = int(state["bad_epochs"])
 
 
-_NAMES = {
+NAMES = {
     "constant": Constant,
     "step_decay": StepDecay,
     "exponential_decay": ExponentialDecay,
@@ -365,9 +365,9 @@ def get(name, **kwargs):
     cosine_restarts, warmup, validation_decay, reduce_on_plateau (case and
     '-' / '_' do not matter)."""
     key = str(name).lower().replace("-", "_")
-    if key not in _NAMES:
-        raise ValueError(f"name={name!r} is not a schedule; choose from {sorted(_NAMES)}")
-    return _NAMES[key](**kwargs)
+    if key not in NAMES:
+        raise ValueError(f"name={name!r} is not a schedule; choose from {sorted(NAMES)}")
+    return NAMES[key](**kwargs)
 
 
 # --------------------------------------------------------------------------

@@ -247,3 +247,17 @@ def test_non_contiguous_and_float32_input_is_handled():
     np.testing.assert_allclose(net.forward(X), net.forward(np.ascontiguousarray(X)))
     np.testing.assert_allclose(net.forward(X.astype(np.float32)),
                                net.forward(X.astype(np.float32).astype(np.float64)))
+
+
+def test_network_and_optimizer_pickle_by_value():
+    import pickle
+    net = fn.MLP([3, 4, 2], random_state=0, dtype="float64")
+    opt = fn.optim.Adam(lr=0.01)
+    X, y = _data(np.random.default_rng(0), 8, [3, 4, 2], "softmax")
+    fn.fit(net, X, y, opt, epochs=2, batch_size=4, random_state=0)
+    net2, opt2 = pickle.loads(pickle.dumps((net, opt)))
+    assert np.shares_memory(net2.layers[0].W, net2.params)
+    assert opt2.t == opt.t and np.array_equal(opt2.hp, opt.hp)
+    fn.fit(net, X, y, opt, epochs=1, batch_size=4, random_state=1)
+    fn.fit(net2, X, y, opt2, epochs=1, batch_size=4, random_state=1)
+    assert np.array_equal(net.params, net2.params)
