@@ -9,6 +9,8 @@ writes its figure into ``out`` (a folder) and returns the paths written.
   MaxProp and NAdam on the sigmoid neuron's error surface.
 * ``schedules``: the learning-rate and momentum schedules of the notes.
 * ``batch-sizes``: batch vs stochastic vs mini-batch gradient descent on the digits.
+* ``approximation``: one hidden layer of sigmoid "towers" approximating a
+  continuous function, the error falling as towers are added.
 """
 import time
 import warnings
@@ -136,10 +138,20 @@ def _save(fig, path):
     return [path]
 
 
+def approximation_demo(out):
+    from . import approximation
+
+    png = approximation.demo(out)
+    table = png.with_name("approximation.md")
+    print(table.read_text())
+    return [png, table]
+
+
 DEMOS = {
     "boolean": boolean_demo,
     "perceptron": perceptron_demo,
     "optimizers": optimizers_demo,
     "schedules": schedules_demo,
     "batch-sizes": batch_sizes_demo,
+    "approximation": approximation_demo,
 }
