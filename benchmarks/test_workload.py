@@ -1,13 +1,9 @@
 """The fixed workload, one benchmark per contender x case (grouped by case):
-fastnn per backend (fit, train_epoch, step loop) and the installed peers."""
-import pytest
-
+fastnn per backend (fit, train_epoch, step loop) and the installed peers.
+Select with -k, e.g. ``-k "SGD-B-32 and (cython or PyTorch)"``."""
 from fastnn import bench
 
-CONTENDERS = bench.contenders()[0]
 
-
-@pytest.mark.parametrize("contender", CONTENDERS, ids=lambda c: c.name.replace(" ", "-"))
 def test_epoch(benchmark, contender, case, data, plan):
     params0 = bench.initial_params(case.hidden)
     contender.prepare(bench.warm_case(case), data, params0).run()

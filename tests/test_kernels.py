@@ -116,6 +116,10 @@ def test_dense_forward_matches_reference(backend, dtype, batch, n_in, n_out, act
     (_, r_args), (_, b_args) = run_both(backend, "dense_forward", X, W, b, act, ALPHA, *buffers)
     for got, want in zip(b_args[-2:], r_args[-2:]):
         assert_close(got, want, TOL[dtype])
+    if act == codes.ACT_LINEAR:  # one buffer for A and H
+        Z = np.empty((batch, n_out), dtype)
+        get_backend(backend).dense_forward(X, W, b, act, ALPHA, Z, Z)
+        assert_close(Z, r_args[-2], TOL[dtype])
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -135,6 +139,25 @@ def test_dense_backward_matches_reference(backend, dtype, batch, n_in, n_out, ac
         dW, db, dX = np.empty_like(W), np.empty(n_out, dtype), np.zeros_like(X)
         module.dense_backward(X, W, Z, H, d, act, ALPHA, dZ, dW, db, dX, need_dX)
         results.append((dZ, dW, db, dX))
+    for got, want in zip(*results[::-1]):
+        assert_close(got, want, TOL[dtype])
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_layer_large_shapes_match_reference(backend, dtype):
+    """Shapes past BLAS's blocking sizes, forward and backward."""
+    rng = np.random.default_rng(0)
+    batch, n_in, n_out = 257, 785, 131
+    X, W = normal(rng, (batch, n_in), dtype), normal(rng, (n_out, n_in), dtype)
+    b, dH = normal(rng, n_out, dtype), normal(rng, (batch, n_out), dtype)
+    results = []
+    for module in (ref, get_backend(backend)):
+        Z, H = np.empty((batch, n_out), dtype), np.empty((batch, n_out), dtype)
+        module.dense_forward(X, W, b, codes.ACT_TANH, ALPHA, Z, H)
+        dZ, dW, db, dX = np.empty_like(Z), np.empty_like(W), np.empty_like(b), np.empty_like(X)
+        module.dense_backward(X, W, Z, H, dH, codes.ACT_TANH, ALPHA, dZ, dW, db, dX, True)
+        results.append((Z, H, dZ, dW, db, dX))
     for got, want in zip(*results[::-1]):
         assert_close(got, want, TOL[dtype])
 
@@ -345,6 +368,30 @@ def test_train_epoch_stops_at_first_non_finite_loss(backend, batch_size, dtype):
     assert np.all(losses[done + 1:] == -1.0)
     assert_close(losses[:done], losses_ref[:done], 1e-3 if dtype == np.float32 else 1e-8)
     assert_close(p, p_ref, 1e-3 if dtype == np.float32 else 1e-8)
+
+
+@pytest.mark.skipif("numba" not in COMPILED, reason="numba backend not available")
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_numba_train_epoch_allocates_per_call_not_per_step(batch_size):
+    """The workspace is allocated once per epoch: as many NRT allocations for
+    200 samples as for 10."""
+    nrt = pytest.importorskip("numba.core.runtime._nrt_python")
+    from numba.core.runtime import rtsys
+    nrt.memsys_enable_stats()
+    rng = np.random.default_rng(0)
+    sizes, acts = np.array([6, 5, 4, 3], np.int64), np.array([codes.ACT_RELU, codes.ACT_TANH])
+    X, Y, _ = epoch_data(rng, sizes, codes.LOSS_SOFTMAX_CE, 200, np.float32)
+    params = random_net(rng, sizes, np.float32)
+    counts = []
+    for n in (10, 200):
+        steps = ref.n_steps(n, batch_size)
+        args = (X, Y, np.arange(n), batch_size, sizes, acts, codes.LOSS_SOFTMAX_CE, params,
+                codes.OPT_ADAM, hyperparameters(0), np.full(steps, 0.01), np.empty(0), 0)
+        epoch_run(get_backend("numba"), *args)  # compiled and warm
+        before = rtsys.get_allocation_stats().alloc
+        epoch_run(get_backend("numba"), *args)
+        counts.append(rtsys.get_allocation_stats().alloc - before)
+    assert counts[0] == counts[1]
 
 
 # --------------------------------------------------------------------------

@@ -56,12 +56,16 @@ def plot_width_scaling(report, ax=None):
 
 
 def plot_loss_curves(curves, ax=None):
-    """Training loss vs training seconds, one line per batch size."""
+    """Training loss vs training seconds: one colour per batch size, SGD solid,
+    Adam dashed."""
     fig, ax = new_axes(ax)
-    for mode, curve in curves["curves"].items():
+    colours = {}
+    for label, curve in curves["curves"].items():
+        opt, mode = label.split(" ", 1)
         t, loss = zip(*curve)
-        ax.plot(t, loss, label=mode)
+        colour = colours.setdefault(mode, f"C{len(colours)}")
+        ax.plot(t, loss, color=colour, ls="-" if opt == "SGD" else "--", label=label)
     ax.set(xlabel="training seconds", ylabel="loss (2000 training samples)",
-           title=f"Adam, teacher labels: loss reached per second ({curves['backend']})")
+           title=f"Loss reached per second, teacher data ({curves['backend']})")
     ax.legend(fontsize=8)
     return fig

@@ -11,7 +11,8 @@ from libc.string cimport memcpy
 from ._blas cimport gemm, gemv
 from ._codes cimport (ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
                       LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED)
-from ._math cimport f_exp, f_tanh, floating, leaky_relu, log1pexp, relu, sigmoid, step
+from ._math cimport (f_tanh, floating, leaky_relu, log1pexp, relu, shifted_exp, sigmoid,
+                     step)
 
 
 # --------------------------------------------------------------------------
@@ -145,22 +146,6 @@ cdef inline void outer(const floating* u, const floating* v, Py_ssize_t m, Py_ss
 # --------------------------------------------------------------------------
 # Softmax and the losses from logits (mean over the B rows)
 # --------------------------------------------------------------------------
-
-cdef inline double shifted_exp(const floating* z, floating* e, Py_ssize_t k,
-                               floating* m) noexcept nogil:
-    """e_j = e^{a_j - m} with m = max_j a_j, so no exponential overflows;
-    returns sum_j e_j accumulated in double and stores m."""
-    cdef Py_ssize_t j
-    cdef double s = 0
-    m[0] = z[0]
-    for j in range(1, k):
-        if z[j] > m[0]:
-            m[0] = z[j]
-    for j in range(k):
-        e[j] = f_exp(z[j] - m[0])
-        s += e[j]
-    return s
-
 
 cdef void cy_softmax(const floating* Z, floating* P, Py_ssize_t B, Py_ssize_t k) noexcept nogil:
     """y_hat_j = e^{a_j - m} / sum_i e^{a_i - m} per row. P may be Z."""

@@ -1,7 +1,7 @@
-# One-element helpers shared by every Cython kernel (all inline, all nogil):
-# the fused float type, libm per dtype, the numerically delicate functions
-# and the elementwise activations g(a). Nothing else in the
-# backend calls exp/log directly on a logit.
+# Helpers shared by every Cython kernel (all inline, all nogil): the fused
+# float type, libm per dtype, the numerically delicate functions (stable
+# sigmoid, log1pexp, the max-subtracted exponentials of softmax) and the
+# elementwise activations g(a). Only these take exp or log of a logit.
 
 from libc.math cimport (exp, expf, fabs, fabsf, log1p, sqrt, sqrtf, tanh, tanhf)
 
@@ -61,6 +61,22 @@ cdef inline double log1pexp(double x) noexcept nogil:
         return x + exp(-x)
     # e^{-x} < 3.4e-15 is below half an ulp of x >= 33.3: the sum rounds to x.
     return x
+
+
+cdef inline double shifted_exp(const floating* z, floating* e, Py_ssize_t k,
+                               floating* m) noexcept nogil:
+    """e_j = e^{a_j - m} with m = max_j a_j, so no exponential overflows;
+    returns sum_j e_j accumulated in double and stores m."""
+    cdef Py_ssize_t j
+    cdef double s = 0
+    m[0] = z[0]
+    for j in range(1, k):
+        if z[j] > m[0]:
+            m[0] = z[j]
+    for j in range(k):
+        e[j] = f_exp(z[j] - m[0])
+        s += e[j]
+    return s
 
 
 cdef inline floating relu(floating z) noexcept nogil:

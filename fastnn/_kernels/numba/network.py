@@ -8,7 +8,7 @@ import numpy as np
 
 from ._jit import kernel
 from .dense import dense_backward, dense_forward
-from .layout import copy, hidden_act, layer, layer_offsets, rows, workspace
+from .layout import block, copy, hidden_act, layer, rows, workspace
 from .losses import loss_grad
 from .optim import optimizer_step, set_schedule
 from .stochastic import train_stochastic
@@ -31,48 +31,39 @@ def gradient_workspace(sizes, capacity, like):
 @kernel
 def forward_batch(X, sizes, acts, alpha, params, ws):
     """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for the rows of X,
-    into the workspace; returns the logits a_L (a view)."""
+    into the workspace ws; returns the logits a_L (a view)."""
     Zs, Hs, start = ws
-    capacity = Zs.size // start[-1]
     B, L = X.shape[0], sizes.size - 1
-    off = layer_offsets(sizes)
     for k in range(L):
-        W, b = layer(params, sizes, off, k)
-        Z = rows(Zs, capacity * start[k], B, sizes[k + 1])
-        H = rows(Hs, capacity * start[k], B, sizes[k + 1])
-        act = hidden_act(acts, k, L)
+        W, b = layer(params, sizes, k)
+        Z, H, act = block(Zs, start, k, B), block(Hs, start, k, B), hidden_act(acts, k, L)
         if k == 0:
             dense_forward(X, W, b, act, alpha, Z, H)
         else:
-            h_prev = rows(Hs, capacity * start[k - 1], B, sizes[k])
-            dense_forward(h_prev, W, b, act, alpha, Z, H)
-    return rows(Zs, capacity * start[L - 1], B, sizes[L])
+            dense_forward(block(Hs, start, k - 1, B), W, b, act, alpha, Z, H)
+    return block(Zs, start, L - 1, B)
 
 
 @kernel
 def backward_batch(X, Y, sizes, acts, alpha, loss, params, grads, ws, gws):
-    """The loss of the logits left by forward_batch, then Algorithm 6 layer by
-    layer into ``grads``; returns the loss."""
+    """The loss of the logits left in ws by forward_batch, then Algorithm 6
+    layer by layer into ``grads``; returns the loss. dL/dh alternates between
+    the two buffers of gws."""
     Zs, Hs, start = ws
     dH, spare = gws
-    capacity = Zs.size // start[-1]
     B, L = X.shape[0], sizes.size - 1
-    off = layer_offsets(sizes)
-    logits = rows(Zs, capacity * start[L - 1], B, sizes[L])
-    value = loss_grad(loss, logits, Y, rows(dH, 0, B, sizes[L]))
+    value = loss_grad(loss, block(Zs, start, L - 1, B), Y, rows(dH, B, sizes[L]))
     for k in range(L - 1, -1, -1):
-        W, _ = layer(params, sizes, off, k)
-        dW, db = layer(grads, sizes, off, k)
-        Z = rows(Zs, capacity * start[k], B, sizes[k + 1])
-        H = rows(Hs, capacity * start[k], B, sizes[k + 1])
-        d = rows(dH, 0, B, sizes[k + 1])
-        act = hidden_act(acts, k, L)
-        if k == 0:
+        W, _ = layer(params, sizes, k)
+        dW, db = layer(grads, sizes, k)
+        Z, H, act = block(Zs, start, k, B), block(Hs, start, k, B), hidden_act(acts, k, L)
+        d = rows(dH, B, sizes[k + 1])
+        if k == 0:  # no dL/dX for the input layer
             dense_backward(X, W, Z, H, d, act, alpha, d, dW, db, d, False)
         else:
-            h_prev = rows(Hs, capacity * start[k - 1], B, sizes[k])
-            dX = rows(spare, 0, B, sizes[k])
-            dense_backward(h_prev, W, Z, H, d, act, alpha, d, dW, db, dX, True)
+            dX = rows(spare, B, sizes[k])
+            dense_backward(block(Hs, start, k - 1, B), W, Z, H, d, act, alpha, d, dW, db, dX,
+                           True)
             dH, spare = spare, dH
     return value
 
@@ -130,7 +121,7 @@ def train_batches(X, Y, order, batch_size, sizes, acts, alpha, loss, params, gra
     for s in range(steps):
         lo = s * batch_size
         B = min(batch_size, order.size - lo)
-        xb, yb = rows(Xb, 0, B, X.shape[1]), rows(Yb, 0, B, Y.shape[1])
+        xb, yb = rows(Xb, B, X.shape[1]), rows(Yb, B, Y.shape[1])
         gather(X, order, lo, xb)
         gather(Y, order, lo, yb)
         forward_batch(xb, sizes, acts, alpha, params, ws)

@@ -13,22 +13,22 @@ from ..codes import HP_LR, HP_WEIGHT_DECAY, OPT_SGD
 from ._jit import kernel, scalar
 from .activations import activation_backward, activation_forward
 from .dense import add_bias
-from .layout import copy, hidden_act, layer, layer_offsets, workspace
+from .layout import block, copy, hidden_act, layer, workspace
 from .losses import loss_grad
 from .optim import optimizer_step, set_schedule
 
 
 @kernel
-def block(buf, start, k):
-    """Layer k's vector in a per-layer workspace buffer."""
+def vector(buf, start, k):
+    """Layer k's vector in a workspace buffer of one row (see layout.block)."""
     return buf[start[k]:start[k + 1]]
 
 
 @kernel
 def layer_forward(k, h_prev, sizes, acts, alpha, params, Zs, Hs, start):
     """a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for one sample."""
-    W, b = layer(params, sizes, layer_offsets(sizes), k)
-    z, h = block(Zs, start, k), block(Hs, start, k)
+    W, b = layer(params, sizes, k)
+    z, h = vector(Zs, start, k), vector(Hs, start, k)
     np.dot(W, h_prev, z)
     add_bias(z.reshape(1, z.size), b)
     activation_forward(z, hidden_act(acts, k, sizes.size - 1), alpha, h)
@@ -39,23 +39,21 @@ def sample_forward(x, sizes, acts, alpha, params, Zs, Hs, start):
     """Algorithm 5 for one sample x."""
     layer_forward(0, x, sizes, acts, alpha, params, Zs, Hs, start)
     for k in range(1, sizes.size - 1):
-        layer_forward(k, block(Hs, start, k - 1), sizes, acts, alpha, params, Zs, Hs, start)
+        layer_forward(k, vector(Hs, start, k - 1), sizes, acts, alpha, params, Zs, Hs, start)
 
 
 @kernel
 def sample_deltas(y, sizes, acts, alpha, loss, params, Zs, Hs, Ds, start):
     """delta_L = dL/da_L from the loss (returned), then
     delta_{k-1} = g'(a_{k-1}) * (W_k^T delta_k) down to the first layer."""
-    off, L = layer_offsets(sizes), sizes.size - 1
-    n = sizes[L]
-    d = block(Ds, start, L - 1)
-    value = loss_grad(loss, block(Zs, start, L - 1).reshape(1, n), y.reshape(1, n),
-                      d.reshape(1, n))
+    L = sizes.size - 1
+    value = loss_grad(loss, block(Zs, start, L - 1, 1), y.reshape(1, y.size),
+                      block(Ds, start, L - 1, 1))
     for k in range(L - 1, 0, -1):
-        W, _ = layer(params, sizes, off, k)
-        d_prev = block(Ds, start, k - 1)
-        np.dot(block(Ds, start, k), W, d_prev)
-        activation_backward(block(Zs, start, k - 1), block(Hs, start, k - 1), d_prev,
+        W, _ = layer(params, sizes, k)
+        d_prev = vector(Ds, start, k - 1)
+        np.dot(vector(Ds, start, k), W, d_prev)
+        activation_backward(vector(Zs, start, k - 1), vector(Hs, start, k - 1), d_prev,
                             acts[k - 1], alpha, d_prev)
     return value
 
@@ -74,7 +72,7 @@ def layer_sgd(k, h, sizes, params, lr, d):
     """Plain SGD on layer k, w -= eta g with g = delta_k h_{k-1}^T computed row by
     row; a row with delta_kj = 0 has g = 0 and is skipped (when h_{k-1} is finite,
     so that 0 * h is 0): with ReLU about half of W_k is never touched."""
-    W, b = layer(params, sizes, layer_offsets(sizes), k)
+    W, b = layer(params, sizes, k)
     dense = not all_finite(h)
     for j in range(d.size):
         dj, w = d[j], W[j]
@@ -87,15 +85,15 @@ def layer_sgd(k, h, sizes, params, lr, d):
 @kernel
 def sample_sgd(x, sizes, params, lr, Hs, Ds, start):
     """One plain SGD step of every layer from the sample's deltas."""
-    layer_sgd(0, x, sizes, params, lr, block(Ds, start, 0))
+    layer_sgd(0, x, sizes, params, lr, vector(Ds, start, 0))
     for k in range(1, sizes.size - 1):
-        layer_sgd(k, block(Hs, start, k - 1), sizes, params, lr, block(Ds, start, k))
+        layer_sgd(k, vector(Hs, start, k - 1), sizes, params, lr, vector(Ds, start, k))
 
 
 @kernel
 def layer_gradient(k, h, sizes, grads, d):
     """dW_k = delta_k h_{k-1}^T, db_k = delta_k."""
-    dW, db = layer(grads, sizes, layer_offsets(sizes), k)
+    dW, db = layer(grads, sizes, k)
     for j in range(d.size):
         for i in range(h.size):
             dW[j, i] = d[j] * h[i]
@@ -105,9 +103,9 @@ def layer_gradient(k, h, sizes, grads, d):
 @kernel
 def write_gradient(x, sizes, grads, Hs, Ds, start):
     """grads = dL/dtheta of the sample whose deltas are in Ds."""
-    layer_gradient(0, x, sizes, grads, block(Ds, start, 0))
+    layer_gradient(0, x, sizes, grads, vector(Ds, start, 0))
     for k in range(1, sizes.size - 1):
-        layer_gradient(k, block(Hs, start, k - 1), sizes, grads, block(Ds, start, k))
+        layer_gradient(k, vector(Hs, start, k - 1), sizes, grads, vector(Ds, start, k))
 
 
 @kernel
