@@ -3,35 +3,22 @@ x = [1, x_1, ..., x_n] (w_0 = -theta is the bias), its learning algorithm
 (Algorithms 1 and 2), the convergence bound, and the network of 2^n hidden
 perceptrons that represents any Boolean function of n inputs.
 """
-import importlib
 import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import resolve_backend_name
+from ._kernels import get_backend
 from ._validation import as_float_array, check_int
 from .boolean import check_table, inputs
 
-# Until the backend modules re-export perceptron_train, the kernel is found here.
-_KERNEL_MODULES = {
-    "numpy": "fastnn._kernels.reference_perceptron",
-    "numba": "fastnn._kernels.numba_perceptron",
-    "cython": "fastnn._kernels.cython._perceptron",
-}
 # Epochs of random order handed to one kernel call: at most this many indices.
 _ORDER_CHUNK = 1 << 20
 
 
 class ConvergenceWarning(UserWarning):
     """The perceptron learning algorithm stopped at max_epochs without converging."""
-
-
-def _perceptron_kernel(backend):
-    """``perceptron_train`` of the backend ``backend`` (None: the default)."""
-    name = resolve_backend_name(backend)
-    return importlib.import_module(_KERNEL_MODULES[name]).perceptron_train
 
 
 def augment(X):
@@ -104,7 +91,7 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
     if algorithm not in (1, 2):
         raise ValueError(f"algorithm must be 1 or 2, got {algorithm!r}")
     max_epochs = check_int(max_epochs, "max_epochs", minimum=1)
-    kernel = _perceptron_kernel(backend)
+    kernel = get_backend(backend).perceptron_train
     rng = np.random.default_rng(random_state)
     n = X.shape[1]
     if w is None:

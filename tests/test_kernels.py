@@ -281,6 +281,7 @@ def epoch_run(module, X, Y, order, batch_size, sizes, acts, loss, params, opt, h
 
 
 def hyperparameters(torch, weight_decay=0.0):
+    """An hp vector (codes.HP_*) with eta 0.05, betas 0.9/0.999, eps 1e-8."""
     hp = np.zeros(codes.HP_SIZE)
     hp[[codes.HP_LR, codes.HP_BETA1, codes.HP_BETA2, codes.HP_EPS]] = [0.05, 0.9, 0.999, 1e-8]
     hp[[codes.HP_WEIGHT_DECAY, codes.HP_TORCH]] = [weight_decay, torch]
@@ -302,21 +303,22 @@ def epoch_data(rng, sizes, loss, n, dtype):
 
 
 @pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("torch", [0, 1])
 @pytest.mark.parametrize("opt", OPTS)
 @pytest.mark.parametrize("batch_size", [1, 4])
-def test_train_epoch_every_optimizer_matches_reference(backend, opt, torch, batch_size):
-    """float64, 11 samples: B = 1 (the stochastic path) and B = 4 (a partial
-    last batch of 3), a betas array, weight decay, t0 > 0."""
+def test_train_epoch_every_optimizer_matches_reference(backend, opt, torch, dtype, batch_size):
+    """11 samples: B = 1 (the stochastic path) and B = 4 (a partial last batch
+    of 3), a betas array, t0 > 0, weight decay with the PyTorch variants only."""
     rng = np.random.default_rng(opt * 2 + torch)
     sizes = np.array([5, 6, 4, 3], np.int64)
     acts = np.array([codes.ACT_RELU, codes.ACT_TANH], np.int64)
-    X, Y, order = epoch_data(rng, sizes, codes.LOSS_SOFTMAX_CE, 11, np.float64)
+    X, Y, order = epoch_data(rng, sizes, codes.LOSS_SOFTMAX_CE, 11, dtype)
     steps = ref.n_steps(11, batch_size)
     lrs, betas = rng.uniform(0.001, 0.02, steps), rng.uniform(0.5, 0.95, steps)
-    params = random_net(rng, sizes, np.float64)
-    assert_same_epoch(backend, np.float64, X, Y, order, batch_size, sizes, acts,
-                      codes.LOSS_SOFTMAX_CE, params, opt, hyperparameters(torch, 1e-3),
+    params = random_net(rng, sizes, dtype)
+    assert_same_epoch(backend, dtype, X, Y, order, batch_size, sizes, acts,
+                      codes.LOSS_SOFTMAX_CE, params, opt, hyperparameters(torch, 1e-3 * torch),
                       lrs, betas, 3)
 
 

@@ -7,10 +7,11 @@ from ._layers import (activation_backward, activation_forward, dense_backward, d
                       loss_grad, softmax)
 from ._network import forward, loss_and_grad, n_steps, train_epoch
 from ._optim import optimizer_step
+from ._perceptron import perceptron_train
 
 __all__ = ["activation_forward", "activation_backward", "dense_forward", "dense_backward",
            "softmax", "loss_grad", "optimizer_step", "forward", "loss_and_grad", "train_epoch",
-           "n_steps"]
+           "n_steps", "perceptron_train"]
 
 for _name in dir(_compiled):
     if _name.isupper() and getattr(_compiled, _name) != getattr(_codes, _name):

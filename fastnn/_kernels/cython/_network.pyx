@@ -33,6 +33,7 @@ cdef struct Net:
 
 
 cdef Net describe(const int64_t[::1] sizes, const int64_t[::1] acts, double alpha):
+    """The network's shape as raw pointers, for the nogil code."""
     cdef Net net
     net.sizes, net.acts, net.n_layers, net.alpha = &sizes[0], &acts[0], sizes.shape[0] - 1, alpha
     return net
