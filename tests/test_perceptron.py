@@ -1,35 +1,20 @@
 """The perceptron learning algorithm: a hand-worked run, every backend against
 the NumPy reference, the notes' convergence bound, non-separable data, and the
 network of 2^n hidden perceptrons."""
-import importlib
 import warnings
 
 import numpy as np
 import pytest
 
 from fastnn import boolean, perceptron
+from fastnn._kernels import available_backends, get_backend
 from fastnn.perceptron import ConvergenceWarning, train_perceptron
 
-KERNEL_MODULES = {
-    "numpy": "fastnn._kernels.reference_perceptron",
-    "numba": "fastnn._kernels.numba_perceptron",
-    "cython": "fastnn._kernels.cython._perceptron",
-}
-
-
-def _importable(module):
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True
-
-
-BACKENDS = [name for name, module in KERNEL_MODULES.items() if _importable(module)]
+BACKENDS = available_backends()
 
 
 def _kernel(name):
-    return importlib.import_module(KERNEL_MODULES[name]).perceptron_train
+    return get_backend(name).perceptron_train
 
 
 def _separable_data(rng, n_samples, n_features, margin=0.05):

@@ -19,7 +19,7 @@ _PREFERENCE = ("cython", "numba", "numpy")
 
 KERNELS = ("activation_forward", "activation_backward", "dense_forward", "dense_backward",
            "softmax", "loss_grad", "optimizer_step", "forward", "loss_and_grad", "train_epoch",
-           "n_steps")
+           "n_steps", "perceptron_train")
 
 
 @lru_cache(maxsize=None)

@@ -112,9 +112,9 @@ def write_gradient(x, sizes, grads, Hs, Ds, start):
 def train_stochastic(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads,
                      opt, s1, s2, hp, lrs, betas, t0, losses_out):
     """train_epoch for ``batch_size`` 1, same contract and result (``grads``
-    ends holding the last sample's gradient). Plain SGD without weight decay updates
-    W_k from the deltas directly (layer_sgd); every other rule gets the gradient
-    in ``grads`` and the batched path's optimizer_step."""
+    ends holding the last sample's gradient). Plain SGD without weight decay
+    updates W_k from the deltas directly (layer_sgd); every other rule gets the
+    gradient in ``grads`` and the batched path's optimizer_step."""
     Zs, Hs, start = workspace(sizes, 1, X)
     Ds = np.empty_like(Zs)
     sparse = opt == OPT_SGD and hp[HP_WEIGHT_DECAY] == 0

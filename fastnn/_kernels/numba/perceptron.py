@@ -1,9 +1,9 @@
 """The perceptron learning loop (the notes' Algorithms 1 and 2), Numba backend:
 the same loop as ``reference_perceptron.perceptron_train``, compiled."""
-from numba import njit
+from ._jit import kernel
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _dot(w, X, i):
     """w . X[i], added left to right in the arrays' dtype (as the reference)."""
     s = w[0] * X[i, 0]
@@ -12,7 +12,7 @@ def _dot(w, X, i):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def _correct(w, X, i, sign):
     """w = w + x (sign 1) or w = w - x (sign -1) for x = X[i]."""
     if sign > 0:
@@ -23,7 +23,7 @@ def _correct(w, X, i, sign):
             w[j] -= X[i, j]
 
 
-@njit(cache=True, error_model="numpy")
+@kernel
 def perceptron_train(X, y, order, w):
     """Perceptron learning on rows x = [1, x_1, ..., x_n] of ``X`` with labels
     ``y`` (1 for P, 0 for N), ``w`` updated in place, epoch e visiting
