@@ -225,8 +225,6 @@ class MLP:
         the next call."""
         self.check_trainable()
         X = self.check_X(X)
-        if len(X) == 0:
-            raise ValueError("X is empty")
         Y = self.targets(y, len(X))
         loss = self.backend.loss_and_grad(X, Y, self.sizes, self.acts, self.alpha,
                                           self.loss_code, self.params, self.grads)

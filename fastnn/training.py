@@ -66,8 +66,6 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     opt = _optimizer(optimizer)
     net.check_trainable()
     X = net.check_X(X)
-    if len(X) == 0:
-        raise ValueError("X is empty: fit needs at least one sample")
     Y = net.targets(y, len(X))
     epochs = _check_count(epochs, "epochs", minimum=0)
     B = len(X) if batch_size is None else min(_check_count(batch_size, "batch_size", 1), len(X))
@@ -78,15 +76,12 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     if momentum_schedule is not None and not {"beta", "beta1"} & set(opt.hyperparameters):
         raise ValueError(f"momentum_schedule needs an optimizer with a beta; "
                          f"{type(opt).__name__} has none")
-    val = None
-    if validation_data is not None:
-        Xv, yv = validation_data
-        Xv = net.check_X(Xv, "validation_data[0]")
-        val = (Xv, net.targets(yv, len(Xv), "validation_data[1]"))
+    val = None if validation_data is None else _validation_pair(net, validation_data)
     rng = np.random.default_rng(random_state)
     s1, s2 = opt.state_buffers(net.params)
     steps = n_steps(len(X), B)
     losses = np.empty(steps, dtype=np.float64)
+    batch_sizes = np.minimum(B, len(X) - B * np.arange(steps))
     history = History()
     callbacks = list(callbacks)
     for cb in callbacks:
@@ -103,15 +98,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
             if done < steps:
                 if _diverged(callbacks, epoch, done):
                     break
-            history.epochs += 1
-            sizes = np.minimum(B, len(X) - B * np.arange(steps))
-            history.loss.append(float(losses @ sizes / len(X)))
-            history.lr.append(float(lrs[0]))
-            if val is not None:
-                history.val_loss.append(net.loss_value(*val))
-                if net.is_classifier:
-                    history.val_accuracy.append(_accuracy(net, *val))
-            history.time.append(time.perf_counter() - start)
+            _record(history, net, float(losses @ batch_sizes / len(X)), lrs[0], val, start)
             if schedule is not None and getattr(schedule, "is_validation_driven", False):
                 schedule.update(history.val_loss[-1] if val is not None else history.loss[-1])
             bar.update()
@@ -129,6 +116,28 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
         raise DivergenceError("training left non-finite weights in the network; "
                               "lower the learning rate")
     return history
+
+
+def _record(history, net, loss, lr, val, start):
+    """Append one finished epoch to ``history``."""
+    history.epochs += 1
+    history.loss.append(loss)
+    history.lr.append(float(lr))
+    if val is not None:
+        history.val_loss.append(net.loss_value(*val))
+        if net.is_classifier:
+            history.val_accuracy.append(_accuracy(net, *val))
+    history.time.append(time.perf_counter() - start)
+
+
+def _validation_pair(net, validation_data):
+    """(Xv, Yv) validated like the training data."""
+    try:
+        Xv, yv = validation_data
+    except (TypeError, ValueError):
+        raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+    Xv = net.check_X(Xv, "validation_data[0]")
+    return Xv, net.targets(yv, len(Xv), "validation_data[1]")
 
 
 def _run_epoch(net, X, Y, order, B, opt, s1, s2, lrs, betas, losses, fast, line_search):
