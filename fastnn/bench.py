@@ -432,7 +432,7 @@ def time_case(contenders, case, data, rounds):
     finally:
         gc.unfreeze()
     return {**asdict(case), "label": case.label, "mode": case.mode, "steps": case.steps,
-            "times": times, "failed": failed}
+            "times": times, "failed": failed, "load": load_average()}
 
 
 def epoch_seconds(result, name):
@@ -933,7 +933,8 @@ def case_details(report, result):
     scale = result["n_epoch"] / result["n"]
     head = (f"### {result['label']}: {result['n']} samples, {result['steps']} steps"
             + (f" (epoch = x{fmt(scale)})" if scale != 1 else "")
-            + f"; floor {fmt(floor_s(report['limit'], result))} s/epoch")
+            + f"; floor {fmt(floor_s(report['limit'], result))} s/epoch"
+            + f"; load average after it {fmt(result['load'])}")
     header = ["contender", "kind", f"s ({result['n']} samples)", "s/epoch", "steps/s",
               "us/step", "speed-up vs PyTorch", "of GEMM bound"]
     return f"{head}\n\n{table(header, rows)}"
@@ -955,7 +956,8 @@ def limit_section(report):
         f"large buffer {fmt(lim['copy_dram_bytes_per_s'] / gb)} GB/s. An update moves at least "
         f"one model-size copy per SGD step (read and write w) and three per Adam step (w, m, v): "
         f"at B=1 this memory traffic, not arithmetic, is the limit.",
-        "- Floor of each case (GEMMs at its shapes + its updates' memory traffic): "
+        "- Floor of each case, an estimate (GEMMs at its shapes + its updates' memory traffic "
+        "at the copy bandwidth, itself noisy): "
         + ", ".join(f"{r['label']} {fmt(floor_s(lim, r))} s" for r in report["cases"]) + ".",
     ]
     if "update_s" in lim:
@@ -995,9 +997,10 @@ def scaling_table(results, head, x_of, report):
     rate = report["limit"]["gemm_flops_per_s"]
     rows = [[x_of(r), *[fmt(epoch_seconds(r, n)) if n in r["times"] else "-" for n in names],
              *[speedup_text(r, n) for n in others],
-             fmt(flops_per_sample(r["hidden"]) * r["n_epoch"] / rate)] for r in results]
+             fmt(flops_per_sample(r["hidden"]) * r["n_epoch"] / rate), fmt(r["load"])]
+            for r in results]
     return table([head, *[f"{n} s/epoch" for n in names], *[f"{n} vs PyTorch" for n in others],
-                  "GEMM bound s"], rows)
+                  "GEMM bound s", "load average"], rows)
 
 
 def loss_section(report):
@@ -1024,17 +1027,27 @@ the contenders run interleaved (the order rotates every round) and the tables qu
 medians; speed-ups are medians of per-round ratios t_PyTorch / t (range in brackets)."""
 
 
-def load_text(m):
-    """The load average at the start and end of the run, with a warning when
-    other work competed for the cores (the run itself keeps up to all cores
-    busy, so the end may reach the core count on its own)."""
-    if None in m["load"]:
-        return "- Load average: not available on this OS"
+def contended(load, cores):
+    """True when a 1-minute load average says other work competed for the
+    cores (the suite alone keeps up to every core busy: up to ``cores``)."""
+    return load is not None and load > 1.5 * cores
+
+
+def load_text(report):
+    """The load average at the start and the end of the run and after each
+    timed case, with a warning naming the cases that shared the CPU."""
+    m = report["machine"]
     start, end = m["load"]
-    text = f"- Load average (1 min) at start and end: {fmt(start)}, {fmt(end)}"
-    if start > 0.5 * m["cores"] or end > 1.5 * m["cores"]:
-        text += (f" on {m['cores']} cores: **other processes competed for the CPU**; "
-                 f"multi-threaded BLAS/OpenMP spin-waits then and timings are unreliable")
+    if start is None:
+        return "- Load average: not available on this OS"
+    timed = report["cases"] + report["scaling"]["batch"] + report["scaling"]["width"]
+    shared = [f"{r['label']} (h = {r['hidden']})" for r in timed if contended(r["load"], m["cores"])]
+    text = (f"- Load average (1 min) at start {fmt(start)}, end {fmt(end)}, highest after a case "
+            f"{fmt(max(r['load'] for r in timed))}, on {m['cores']} cores")
+    if start > 0.5 * m["cores"] or contended(end, m["cores"]) or shared:
+        text += (": **other processes competed for the CPU** (multi-threaded BLAS and OpenMP "
+                 "then wait for their threads and timings become unreliable)"
+                 + (f" during {', '.join(shared)}" if shared else ""))
     return text
 
 
@@ -1047,7 +1060,7 @@ def machine_section(report):
         "- Thread pools: " + "; ".join(m["threads"])
         + (f"; PyTorch set to {TORCH_THREADS} threads" if torch_threads else ""),
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
-        load_text(m)])
+        load_text(report)])
 
 
 def render(report, plot_name):
