@@ -136,7 +136,7 @@ class Plan:
 
 FULL = Plan(N_SAMPLES, B1_SAMPLES, 5, 3, 2000, (1, 4, 16, 32, 64, 256, 1024, 4096, N_SAMPLES),
             (32, 64, 128, 256, 512, 1024), 3.0)
-QUICK = Plan(6000, 300, 2, 1, 100, (1, 32, 256, N_SAMPLES), (32, 128, 512), 0.3)
+QUICK = Plan(3000, 200, 2, 1, 100, (1, 32, 256, N_SAMPLES), (32, 128, 512), 0.2)
 
 
 def plan(quick=False):
@@ -415,16 +415,16 @@ def time_case(contenders, case, data, rounds):
     is frozen meanwhile, so that the collection before each run is cheap."""
     params0 = initial_params(case.hidden)
     times, failed = {}, {}
-    for c in contenders:
-        try:
-            time_once(c, warm_case(case), data, params0)
-            times[c.name] = []
-        except Exception as exc:  # a contender's failure is reported, not fatal
-            failed[c.name] = f"{type(exc).__name__}: {exc}"
-    live = [c for c in contenders if c.name in times]
     gc.collect()
     gc.freeze()
     try:
+        for c in contenders:
+            try:
+                time_once(c, warm_case(case), data, params0)
+                times[c.name] = []
+            except Exception as exc:  # a contender's failure is reported, not fatal
+                failed[c.name] = f"{type(exc).__name__}: {exc}"
+        live = [c for c in contenders if c.name in times]
         for r in range(rounds):
             k = r % max(len(live), 1)
             for c in live[k:] + live[:k]:
@@ -792,7 +792,7 @@ def run(quick=False, out_dir=".", backends=None, peers=True):
     """Run the suite and write BENCHMARKS.md, benchmarks.png and benchmarks.json
     into ``out_dir``; returns the report (a JSON-able dict).
 
-    ``quick`` runs the QUICK plan (6000 samples, B=1 on 300, fewer rounds;
+    ``quick`` runs the QUICK plan (3000 samples, B=1 on 200, fewer rounds;
     cold start with warm caches and peak memory for the fastest backend only)
     and finishes in under a minute on an idle machine; ``backends`` limits the fastnn backends (default: all that
     import); ``peers=False`` skips PyTorch & co."""
@@ -1029,8 +1029,8 @@ medians; speed-ups are medians of per-round ratios t_PyTorch / t (range in brack
 
 def contended(load, cores):
     """True when a 1-minute load average says other work competed for the
-    cores (the suite alone keeps up to every core busy: up to ``cores``)."""
-    return load is not None and load > 1.5 * cores
+    cores (the suite alone keeps at most every core busy: a load up to ``cores``)."""
+    return load is not None and load > cores + 0.5
 
 
 def load_text(report):
