@@ -20,6 +20,8 @@ import operator
 
 import numpy as np
 
+from ._validation import check_nonnegative, check_real
+
 
 class Schedule:
     """Base class: ``s(t)``, ``s.values(t0, n)`` and the validation hooks.
@@ -375,20 +377,11 @@ def get(name, **kwargs):
 # --------------------------------------------------------------------------
 
 def _real(name, value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
+    return check_real(value, name)
 
 
 def _rate(name, value):
-    result = _real(name, value)
-    if result < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return result
+    return check_nonnegative(value, name)
 
 
 def _factor(name, value):
