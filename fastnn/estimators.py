@@ -59,7 +59,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import optim, perceptron
 from ._kernels import BACKENDS
-from ._kernels.reference import layer_views
+from ._kernels.layout import layer_views
 from .activations import TRAINABLE
 from .callbacks import Callback
 from .network import MLP
@@ -315,10 +315,11 @@ class _BaseMLP(BaseEstimator):
             W[...] = self.alpha / len(X)
         c = self._loss_scale
 
+        work = net.workspace(len(X))
+
         def objective(theta):
             net.params[...] = theta
-            loss = net.backend.loss_and_grad(X, Y, net.sizes, net.acts, net.alpha,
-                                             net.loss_code, net.params, net.grads)
+            loss = net.backend.loss_and_grad(X, Y, net.description, net.params, net.grads, work)
             return (c * loss + 0.5 * float(np.dot(decay * theta, theta)),
                     c * net.grads.astype(np.float64) + decay * theta)
 
