@@ -122,65 +122,77 @@ cdef void adadelta(floating* w, const floating* g, floating* v, floating* u, Py_
         u[i] = flushed(beta * u[i] + rho * (d * d))
 
 
-cdef void moments(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-                  double* hp, long t, bint with_g, floating cg, floating cm) noexcept nogil:
-    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-    w -= (cg g + cm m) / (sqrt(v (1 / c2)) + eps), or cm m / (...) without g."""
-    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
-    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating inv_c2 = <floating>(1.0 / c2(hp, t)), gi
-    cdef floating ob1 = <floating>1 - b1, ob2 = <floating>1 - b2
-    cdef Py_ssize_t i
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        m[i] = flushed(b1 * m[i] + ob1 * gi)
-        v[i] = flushed(b2 * v[i] + ob2 * (gi * gi))
-        if with_g:
-            w[i] -= (cg * gi + cm * m[i]) / (f_sqrt(v[i] * inv_c2) + eps)
-        else:
-            w[i] -= cm * m[i] / (f_sqrt(v[i] * inv_c2) + eps)
+cdef inline void moments(floating* m, floating* v, floating g, floating b1,
+                         floating b2) noexcept nogil:
+    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2, both flushed."""
+    m[0] = flushed(b1 * m[0] + (<floating>1 - b1) * g)
+    v[0] = flushed(b2 * v[0] + (<floating>1 - b2) * (g * g))
 
 
 cdef void adam(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
                double* hp, long t) noexcept nogil:
-    """w -= eta m_hat / (sqrt(v_hat) + eps), eta m_hat = (eta / c1) m."""
-    moments(w, g, m, v, n, hp, t, False, 0, <floating>(hp[HP_LR] / c1(hp, t)))
+    """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps)
+    = (eta / c1) m / (sqrt(v (1 / c2)) + eps)."""
+    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
+    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating step = <floating>(hp[HP_LR] / c1(hp, t)), inv_c2 = <floating>(1.0 / c2(hp, t))
+    cdef floating gi
+    cdef Py_ssize_t i
+    for i in range(n):
+        gi = decayed(g[i], w[i], wd)
+        moments(&m[i], &v[i], gi, b1, b2)
+        w[i] -= step * m[i] / (f_sqrt(v[i] * inv_c2) + eps)
 
 
 cdef void nadam(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
                 double* hp, long t) noexcept nogil:
-    """w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update); PyTorch's
-    variant advances hp[HP_MU_PRODUCT]."""
+    """m, v as Adam; w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update);
+    PyTorch's variant advances hp[HP_MU_PRODUCT]."""
+    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
+    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating inv_c2 = <floating>(1.0 / c2(hp, t)), gi, cg, cm
+    cdef Py_ssize_t i
+    nadam_coefficients(hp, t, &cg, &cm)
+    for i in range(n):
+        gi = decayed(g[i], w[i], wd)
+        moments(&m[i], &v[i], gi, b1, b2)
+        w[i] -= (cg * gi + cm * m[i]) / (f_sqrt(v[i] * inv_c2) + eps)
+
+
+cdef void nadam_coefficients(double* hp, long t, floating* cg, floating* cm) noexcept nogil:
+    """coefficients.nadam_coefficients in C, cast to the arrays' dtype."""
     cdef double lr = hp[HP_LR], b1 = hp[HP_BETA1], psi = hp[HP_MOMENTUM_DECAY]
     cdef double mu, mu_next, prod
     if hp[HP_TORCH] == 0:
-        moments(w, g, m, v, n, hp, t, True, <floating>(lr * (1.0 - b1) / c1(hp, t)),
-                <floating>(lr * b1 / c1(hp, t)))
+        cg[0], cm[0] = <floating>(lr * (1.0 - b1) / c1(hp, t)), <floating>(lr * b1 / c1(hp, t))
         return
     mu = b1 * (1.0 - 0.5 * pow(0.96, t * psi))
     mu_next = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * psi))
     hp[HP_MU_PRODUCT] *= mu
     prod = hp[HP_MU_PRODUCT]
-    moments(w, g, m, v, n, hp, t, True, <floating>(lr * (1.0 - mu) / (1.0 - prod)),
-            <floating>(lr * mu_next / (1.0 - prod * mu_next)))
+    cg[0] = <floating>(lr * (1.0 - mu) / (1.0 - prod))
+    cm[0] = <floating>(lr * mu_next / (1.0 - prod * mu_next))
 
 
 cdef void adamax(floating* w, const floating* g, floating* m, floating* u, Py_ssize_t n,
                  double* hp, long t) noexcept nogil:
     """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
-    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m."""
+    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m.
+    One loop per variant, so that each vectorises."""
     cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
     cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
     cdef floating step = <floating>(hp[HP_LR] / c1(hp, t)), ob1 = <floating>1 - b1, gi
-    cdef bint torch = hp[HP_TORCH] != 0
     cdef Py_ssize_t i
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        m[i] = flushed(b1 * m[i] + ob1 * gi)
-        if torch:
+    if hp[HP_TORCH] != 0:
+        for i in range(n):
+            gi = decayed(g[i], w[i], wd)
+            m[i] = flushed(b1 * m[i] + ob1 * gi)
             u[i] = flushed(larger(b2 * u[i], f_abs(gi) + eps))
             w[i] -= step * m[i] / u[i]
-        else:
+    else:
+        for i in range(n):
+            gi = decayed(g[i], w[i], wd)
+            m[i] = flushed(b1 * m[i] + ob1 * gi)
             u[i] = flushed(larger(b2 * u[i], f_abs(gi)))
             w[i] -= step * m[i] / (u[i] + eps)
 
