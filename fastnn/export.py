@@ -23,6 +23,7 @@ Step units (forward only in fastnn) have no standard layer and are refused.
 torch and onnx are optional: ``pip install "fastnn[torch]"`` or
 ``"fastnn[onnx]"``.
 """
+import importlib
 import os
 
 import numpy as np
@@ -43,6 +44,15 @@ ONNX_OUTPUT = "Y"
 _ONNX_IR_VERSION = 8
 _ONNX_OPS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "leaky_relu": "LeakyRelu",
              "softmax": "Softmax"}
+
+
+def _require(package, extra):
+    """``import package``, or an ImportError saying which extra installs it."""
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise ImportError(f"this needs the {package} package: pip install "
+                          f"'fastnn[{extra}]'") from None
 
 
 def network_of(model):
@@ -82,8 +92,7 @@ def to_torch(model):
     activation, ..., Linear, then Softmax(dim=1) / Sigmoid for those outputs
     (nothing for a linear output), in the network's dtype, with copies of its
     parameters. ``model`` is an MLP or a fitted fastnn estimator."""
-    import torch
-
+    torch = _require("torch", "torch")
     net = network_of(model)
     dtype = getattr(torch, net.dtype.name)
     modules = []
@@ -121,8 +130,7 @@ def from_torch(module, output=None, backend=None):
     probabilities its loss implies. ``output`` that contradicts a trailing
     Softmax/Sigmoid is an error, as is any other module. The dtype
     (float32 or float64) is that of the module's parameters."""
-    import torch
-
+    torch = _require("torch", "torch")
     if not isinstance(module, torch.nn.Sequential):
         raise TypeError(f"module must be a torch.nn.Sequential of Linear and activation "
                         f"layers, got {type(module).__name__}")
@@ -212,8 +220,7 @@ def to_onnx(model, path):
     >>> session = onnxruntime.InferenceSession("model.onnx")  # doctest: +SKIP
     >>> session.run(["Y"], {"X": X.astype(np.float32)})[0]    # doctest: +SKIP
     """
-    import onnx
-
+    onnx = _require("onnx", "onnx")
     model_proto = _onnx_model(network_of(model))
     onnx.checker.check_model(model_proto, full_check=True)
     path = os.fspath(path)
