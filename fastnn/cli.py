@@ -281,7 +281,8 @@ def run_train(args):
     out.mkdir(parents=True, exist_ok=True)
     net.save(out / "model.npz")
     plot_history(history, path=out / "history.png",
-                 title=f"{args.data}: {'-'.join(map(str, net.sizes))}, {opt.name}")
+                 title=f"fastnn train on {args.data}: {'-'.join(map(str, net.sizes))} "
+                 f"{args.activation} network, {opt.name}, batch size {args.batch_size or 'full'}")
     (out / "metrics.json").write_text(json.dumps(
         {"command": vars(args) | {"run": None}, "seconds": seconds, "metrics": metrics,
          "history": history.as_dict()}, indent=1, default=str))
@@ -432,7 +433,9 @@ def run_tune(args):
     print(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_lr_search(result, path=out / "lr_search.png")
+    plot_lr_search(result, path=out / "lr_search.png",
+                   title=f"learning-rate search on {args.data}: {args.optimizer}, "
+                   f"{args.epochs} epochs per trial")
     (out / "tuning.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
     print(f"wrote {out / 'lr_search.png'}, {out / 'tuning.json'}")
 
