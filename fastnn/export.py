@@ -28,6 +28,7 @@ import os
 
 import numpy as np
 
+from . import activations
 from ._files import atomic_writer
 from .losses import OUTPUTS
 from .network import MLP
@@ -80,9 +81,9 @@ def _layers(net):
 
 
 def _canonical(name):
-    """The activation's main name (logistic -> sigmoid, identity -> linear)."""
-    aliases = {"logistic": "sigmoid", "identity": "linear"}
-    return aliases.get(name, name)
+    """The activation's main name (logistic -> sigmoid, identity -> linear);
+    output names (softmax) as they are."""
+    return activations.NAMES[activations.CODES[name]] if name in activations.CODES else name
 
 
 # -- PyTorch ---------------------------------------------------------------------

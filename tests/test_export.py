@@ -1,5 +1,7 @@
 """fastnn -> PyTorch -> fastnn and fastnn -> ONNX: the other tool (torch,
 onnxruntime) computes the same outputs for every activation, output and dtype."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -152,3 +154,13 @@ def test_onnx_file_is_replaced_atomically(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         export.to_onnx(net, path)
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["net.onnx"]
+
+
+def test_a_missing_optional_package_names_its_extra(monkeypatch, tmp_path):
+    net, _ = trained_looking("relu", "softmax", "float32")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match=r"fastnn\[onnx\]"):
+        export.to_onnx(net, tmp_path / "net.onnx")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match=r"fastnn\[torch\]"):
+        net.to_torch()
