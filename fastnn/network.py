@@ -1,11 +1,11 @@
 """Feed-forward networks (the notes' section 4) over one flat parameter buffer."""
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import activations, losses
+from ._files import atomic_writer
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.layout import layer_views, work_size
 from ._kernels.values import network
@@ -244,24 +244,30 @@ class MLP:
             raise ValueError("activation='step' has no useful derivative: a network with step "
                              "units can run forward but cannot be trained by gradient descent")
 
+    # -- other tools (fastnn.export) --------------------------------------
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` with the same outputs; see :func:`fastnn.export.to_torch`."""
+        from .export import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, output=None, backend=None):
+        """The MLP of a ``torch.nn.Sequential`` of Linear and activation layers;
+        see :func:`fastnn.export.from_torch` (how the output function is read)."""
+        from .export import from_torch
+        return from_torch(module, output=output, backend=backend)
+
     # -- persistence ------------------------------------------------------
     def save(self, path):
         """Write the architecture and parameters to a versioned ``.npz`` file,
         atomically (temporary file in the same folder, then rename)."""
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
-                         sizes=self.sizes, activation=np.array(self.activation, dtype=str),
-                         output=np.array(self.output), loss=np.array(self.loss),
-                         alpha=np.array(self.alpha), dtype=np.array(self.dtype.name),
-                         params=self.params)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_writer(path, suffix=".npz") as f:
+            np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
+                     sizes=self.sizes, activation=np.array(self.activation, dtype=str),
+                     output=np.array(self.output), loss=np.array(self.loss),
+                     alpha=np.array(self.alpha), dtype=np.array(self.dtype.name),
+                     params=self.params)
         return path
 
     @classmethod

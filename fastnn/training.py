@@ -10,13 +10,13 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import optim as optim_module
 from ._kernels.codes import HP_LR
 from ._kernels.epoch import n_steps, step_epoch
 from ._validation import check_int
 from .callbacks import TerminateOnNaN
+from .progress import Progress
 
 
 class DivergenceError(FloatingPointError):
@@ -88,7 +88,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_train_begin(net, history)
-    bar = tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
+    bar = Progress(epochs, "fit", "epoch", enabled=progress)
     try:
         for epoch in range(initial_epoch, initial_epoch + epochs):
             start = time.perf_counter()
@@ -103,8 +103,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
             _record(history, net, float(losses @ batch_sizes / len(X)), lrs[0], val, start)
             if schedule is not None and getattr(schedule, "is_validation_driven", False):
                 schedule.update(history.val_loss[-1] if val is not None else history.loss[-1])
-            bar.update()
-            bar.set_postfix(_last(history))
+            bar.update(_last(history))
             if any([cb.on_epoch_end(net, epoch, _last(history)) for cb in callbacks]):
                 history.stopped_early = True
                 break
