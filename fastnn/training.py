@@ -190,7 +190,7 @@ def _optimizer(optimizer):
             raise ValueError(f"optimizer={optimizer!r} is unknown; valid: "
                              f"{', '.join(optim_module.NAMES)}")
         return optim_module.get(optimizer)
-    if not all(hasattr(optimizer, a) for a in ("code", "hp", "state_buffers")):
+    if not all(hasattr(optimizer, a) for a in ("code", "hp", "kernel_state", "check_backend")):
         raise TypeError(f"optimizer={optimizer!r} is not a fastnn.optim optimizer or name")
     return optimizer
 
