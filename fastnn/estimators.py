@@ -116,40 +116,6 @@ class _BaseMLP(BaseEstimator):
         "dtype": [StrOptions({"float32", "float64"}), type, np.dtype, None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, backend=None, dtype=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.schedule = schedule
-        self.backend = backend
-        self.dtype = dtype
-
     # -- fitting ----------------------------------------------------------
     def fit(self, X, y):
         """Train on (X, y) for up to ``max_iter`` epochs (from scratch unless
@@ -173,26 +139,29 @@ class _BaseMLP(BaseEstimator):
     def _initialize(self, X, Y):
         """Build the network with scikit-learn's (Glorot) initialisation:
         W, b ~ U(-r, r), r = sqrt(f / (n_in + n_out)), f = 2 for logistic units, else 6."""
-        self._rng = _generator(self.random_state)
         hidden = np.atleast_1d(self.hidden_layer_sizes).tolist()
         dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
-        self._net = MLP([X.shape[1], *hidden, Y.shape[1]], activation=self.activation,
-                        output=self._output(), dtype=dtype, backend=self.backend,
-                        random_state=0)
+        self._build([X.shape[1], *hidden, Y.shape[1]], dtype)
         factor = 2.0 if self.activation in ("logistic", "sigmoid") else 6.0
         for layer in self._net.layers:
             r = np.sqrt(factor / sum(layer.W.shape))
             layer.W[...] = self._rng.uniform(-r, r, layer.W.shape)
             layer.b[...] = self._rng.uniform(-r, r, layer.b.shape)
-        self._expose_parameters()
-        self._optimizer = None
-        self._schedule = copy.deepcopy(self.schedule)
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = _OUT_ACTIVATION[self._net.output]
         if self.solver != "lbfgs":
             self._start_curves()
+
+    def _build(self, sizes, dtype):
+        """A fresh network of layer sizes ``sizes`` and the state that goes with it."""
+        self._rng = _generator(self.random_state)
+        self._net = MLP(sizes, activation=self.activation, output=self._output(), dtype=dtype,
+                        backend=self.backend, random_state=0)
+        self._optimizer = None
+        self._schedule = copy.deepcopy(self.schedule)
+        self.n_layers_ = len(sizes)
+        self.n_outputs_ = int(sizes[-1])
+        self.out_activation_ = _OUT_ACTIVATION[self._net.output]
 
     def _start_curves(self):
         """The stochastic solvers' records: loss curve, best loss or validation score."""
@@ -203,10 +172,50 @@ class _BaseMLP(BaseEstimator):
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._best_params = self._net.params.copy()
 
-    def _expose_parameters(self):
-        """coefs_[k] (n_in, n_out) and intercepts_[k]: views into the flat buffer."""
-        self.coefs_ = [layer.W.T for layer in self._net.layers]
-        self.intercepts_ = [layer.b for layer in self._net.layers]
+    # -- the parameters: views into the network's flat buffer --------------
+    @property
+    def coefs_(self):
+        """coefs_[k] = W_{k+1}^T, shape (n_in, n_out): views into the network's
+        flat parameter buffer. Assigning a list of arrays of these shapes
+        writes them into it (predictions follow)."""
+        return [layer.W.T for layer in self._fitted_layers("coefs_")]
+
+    @coefs_.setter
+    def coefs_(self, arrays):
+        self._write_layers("coefs_", arrays, [layer.W.T for layer in self._fitted_layers("coefs_")])
+
+    @property
+    def intercepts_(self):
+        """intercepts_[k] = b_{k+1}, shape (n_out,): views like ``coefs_``, assignable likewise."""
+        return [layer.b for layer in self._fitted_layers("intercepts_")]
+
+    @intercepts_.setter
+    def intercepts_(self, arrays):
+        self._write_layers("intercepts_", arrays,
+                           [layer.b for layer in self._fitted_layers("intercepts_")])
+
+    def _fitted_layers(self, name):
+        if "_net" not in vars(self):
+            raise AttributeError(f"{type(self).__name__} has no {name} before it is fitted")
+        return self._net.layers
+
+    @staticmethod
+    def _write_layers(name, arrays, views):
+        """Check every array of ``arrays`` against its view's shape, then copy them all in."""
+        arrays = list(arrays)
+        if len(arrays) != len(views):
+            raise ValueError(f"{name} needs {len(views)} arrays (one per layer), got {len(arrays)}")
+        checked = []
+        for k, (array, view) in enumerate(zip(arrays, views)):
+            array = np.asarray(array)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"{name}[{k}] must be numeric, got dtype {array.dtype}")
+            if array.shape != view.shape:
+                raise ValueError(f"{name}[{k}] has shape {array.shape}; the network's layer "
+                                 f"{k + 1} needs {view.shape}")
+            checked.append(array)
+        for array, view in zip(checked, views):
+            view[...] = array
 
     def _fit_stochastic(self, X, Y, incremental):
         if self.early_stopping and incremental:
@@ -357,7 +366,6 @@ class _BaseMLP(BaseEstimator):
             state["_net_state"] = {"sizes": net.sizes, "activation": net.activation,
                                    "output": net.output, "dtype": net.dtype.name,
                                    "params": net.params}
-            del state["coefs_"], state["intercepts_"]
         if state.get("_optimizer") is not None:
             state["_optimizer"] = state["_optimizer"].state_dict()
         return state
@@ -371,7 +379,6 @@ class _BaseMLP(BaseEstimator):
         params = net_state.pop("params")
         self._net = MLP(net_state.pop("sizes"), random_state=0, backend=self.backend, **net_state)
         self._net.params[...] = params
-        self._expose_parameters()
         if opt_state is not None:
             self._optimizer = optim.get(str(opt_state["name"]), backend=self._net.backend_name)
             self._optimizer.load_state_dict(opt_state)
@@ -430,6 +437,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _loss_scale = 1.0
     _score_function = staticmethod(accuracy_score)
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, backend=None, dtype=None):
+        _keep_arguments(self, locals())
 
     @available_if(lambda est: est.solver != "lbfgs")
     def partial_fit(self, X, y, classes=None):
@@ -500,13 +516,24 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> import numpy as np
     >>> from fastnn.estimators import MLPRegressor
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
-    >>> reg = MLPRegressor((32,), solver="lbfgs", random_state=0).fit(X, X[:, 0] ** 2)
-    >>> reg.score(X, X[:, 0] ** 2) > 0.99
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", random_state=0)
+    >>> reg.fit(X, X[:, 0] ** 2).score(X, X[:, 0] ** 2) > 0.99
     True
     """
 
+    _parameter_constraints = {**_BaseMLP._parameter_constraints,
+                              "loss": [StrOptions({"squared_error"})]}
     _loss_scale = 0.5
     _score_function = staticmethod(r2_score)
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, backend=None, dtype=None):
+        _keep_arguments(self, locals())
 
     @available_if(lambda est: est.solver != "lbfgs")
     def partial_fit(self, X, y):
@@ -629,6 +656,14 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if scores.ndim == 2:
             return self.classes_[scores.argmax(axis=1)]
         return self.classes_[np.minimum(scores >= 0, len(self.classes_) - 1).astype(np.int64)]
+
+
+def _keep_arguments(est, arguments):
+    """scikit-learn's constructor convention: every argument stored unchanged
+    as the attribute of its name."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
 
 
 def _generator(random_state):
