@@ -45,6 +45,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+from sklearn import neural_network
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -66,13 +67,20 @@ from .network import MLP
 from .schedules import Schedule
 from .training import DivergenceError, fit
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
+__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "from_sklearn"]
 
 FLOATS = (np.float64, np.float32)
 SOLVERS = frozenset(optim.NAMES) | {"lbfgs"}
 _OUT_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity"}
 _ADAM_LIKE = ("adam", "adamax", "nadam")
 _LINEAR_IN_GRADIENT = ("sgd", "momentum", "nag")
+_SKLEARN_ACTIVATION = {"identity": "identity", "linear": "identity", "logistic": "logistic",
+                       "sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}
+_SKLEARN_SOLVERS = ("lbfgs", "sgd", "adam")
+# What a fitted estimator carries besides its parameters, in both libraries.
+_FITTED = ("n_features_in_", "feature_names_in_", "classes_", "_label_binarizer", "n_iter_",
+           "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
+           "best_validation_score_")
 
 
 class _BaseMLP(BaseEstimator):
@@ -357,6 +365,31 @@ class _BaseMLP(BaseEstimator):
         if not np.all(np.isfinite(P)):
             return np.nan
         return self._score_function(y, self._decode(P))
+
+    # -- scikit-learn's own estimators -------------------------------------
+    def to_sklearn(self):
+        """The scikit-learn estimator of the same name, fitted: copies of
+        ``coefs_`` and ``intercepts_`` and the other fitted attributes, so
+        that it predicts what this estimator predicts. Its parameters are
+        this estimator's (a solver scikit-learn lacks becomes "adam", which
+        matters only if it is refitted). Hidden units scikit-learn lacks
+        (leaky_relu) raise a ValueError."""
+        check_is_fitted(self)
+        if self.activation not in _SKLEARN_ACTIVATION:
+            raise ValueError(f"activation={self.activation!r} has no scikit-learn equivalent "
+                             f"(it has {', '.join(sorted(set(_SKLEARN_ACTIVATION.values())))})")
+        theirs = getattr(neural_network, type(self).__name__)()
+        params = {k: v for k, v in self.get_params().items() if k in theirs.get_params()}
+        params["activation"] = _SKLEARN_ACTIVATION[self.activation]
+        if params["solver"] not in _SKLEARN_SOLVERS:
+            params["solver"] = "adam"
+        theirs.set_params(**params)
+        _copy_fitted(self, theirs)
+        theirs.coefs_ = [W.copy() for W in self.coefs_]
+        theirs.intercepts_ = [b.copy() for b in self.intercepts_]
+        theirs.n_layers_, theirs.n_outputs_ = self.n_layers_, self.n_outputs_
+        theirs.out_activation_ = self.out_activation_
+        return theirs
 
     # -- pickling: the network and optimizer hold kernel modules ----------
     def __getstate__(self):
@@ -656,6 +689,37 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if scores.ndim == 2:
             return self.classes_[scores.argmax(axis=1)]
         return self.classes_[np.minimum(scores >= 0, len(self.classes_) - 1).astype(np.int64)]
+
+
+def from_sklearn(est, *, backend=None):
+    """A fastnn MLPClassifier / MLPRegressor equal to the fitted scikit-learn
+    estimator ``est``: its parameters, its fitted attributes, a network of
+    ``est.coefs_`` and ``est.intercepts_`` in their dtype; it predicts what
+    ``est`` predicts and can continue training (``warm_start``, ``partial_fit``)
+    with a fresh optimizer state. ``backend`` picks the kernel backend."""
+    kinds = {neural_network.MLPClassifier: MLPClassifier,
+             neural_network.MLPRegressor: MLPRegressor}
+    cls = next((ours for theirs, ours in kinds.items() if isinstance(est, theirs)), None)
+    if cls is None:
+        raise TypeError(f"from_sklearn needs a scikit-learn MLPClassifier or MLPRegressor, "
+                        f"got {type(est).__name__}")
+    check_is_fitted(est)
+    ours = cls(**est.get_params(), backend=backend)
+    _copy_fitted(est, ours)
+    sizes = [est.coefs_[0].shape[0], *(W.shape[1] for W in est.coefs_)]
+    ours._build(sizes, est.coefs_[0].dtype)
+    ours.coefs_, ours.intercepts_ = est.coefs_, est.intercepts_
+    if ours.solver != "lbfgs":
+        ours._start_curves()
+        _copy_fitted(est, ours)
+    return ours
+
+
+def _copy_fitted(source, target):
+    """Copy the attributes of ``_FITTED`` that ``source`` has onto ``target``."""
+    for name in _FITTED:
+        if hasattr(source, name):
+            setattr(target, name, copy.deepcopy(getattr(source, name)))
 
 
 def _keep_arguments(est, arguments):
