@@ -56,7 +56,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call, type_of_target, unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import (
+    _check_sample_weight, check_is_fitted, column_or_1d, validate_data,
+)
 
 from . import optim, perceptron
 from ._kernels import BACKENDS
@@ -125,24 +128,29 @@ class _BaseMLP(BaseEstimator):
     }
 
     # -- fitting ----------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on (X, y) for up to ``max_iter`` epochs (from scratch unless
-        ``warm_start``); returns self."""
-        return self._fit(X, y, incremental=False)
+        ``warm_start``), each sample's loss weighted by ``sample_weight``
+        (default all ones); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
 
-    def _fit(self, X, y, incremental):
+    def _fit(self, X, y, sample_weight, incremental):
         self._validate_params()
         first = not hasattr(self, "_net") or not (self.warm_start or incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first)
+        w = self._weights(X, y, sample_weight, incremental)
         if first:
             self._initialize(X, Y)
         X = self._net.check_X(X)
         Y = np.ascontiguousarray(Y, dtype=self._net.dtype)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y)
+            self._fit_lbfgs(X, Y, w)
         else:
-            self._fit_stochastic(X, Y, incremental)
+            self._fit_stochastic(X, Y, w, incremental)
         return self
+
+    def _weights(self, X, y, sample_weight, incremental):
+        return _sample_weights(X, y, sample_weight)
 
     def _initialize(self, X, Y):
         """Build the network with scikit-learn's (Glorot) initialisation:
@@ -225,12 +233,12 @@ class _BaseMLP(BaseEstimator):
         for array, view in zip(checked, views):
             view[...] = array
 
-    def _fit_stochastic(self, X, Y, incremental):
+    def _fit_stochastic(self, X, Y, w, incremental):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if not hasattr(self, "loss_curve_"):       # warm start after lbfgs
             self._start_curves()
-        X, Y, validation = self._split(X, Y)
+        X, Y, w, validation = self._split(X, Y, w)
         if self.batch_size == "auto":
             batch = min(200, len(X))
         else:
@@ -239,13 +247,14 @@ class _BaseMLP(BaseEstimator):
                               "It is going to be clipped")
             batch = min(self.batch_size, len(X))
         opt = self._prepare_optimizer(incremental)
-        opt.weight_decay = self.alpha / (self._loss_scale * batch)
-        rules = _EpochEnd(self, opt, len(X), batch, validation)
+        mean_weight = 1.0 if w is None else float(w.mean())
+        opt.weight_decay = self.alpha / (self._loss_scale * batch * mean_weight)
+        rules = _EpochEnd(self, opt, len(X), batch, mean_weight, validation)
         self.n_iter_ = 0
         try:
             history = fit(self._net, X, Y, opt, epochs=1 if incremental else self.max_iter,
                           batch_size=batch, shuffle=self.shuffle, random_state=self._rng,
-                          schedule=self._schedule, callbacks=[rules])
+                          schedule=self._schedule, callbacks=[rules], sample_weight=w)
         except DivergenceError as exc:
             raise ValueError(f"Solver produced non-finite parameter weights: {exc}") from None
         if history.interrupted:
@@ -256,18 +265,22 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
 
-    def _split(self, X, Y):
-        """(X_train, Y_train, (X_val, y_val) or None): scikit-learn's early-stopping split."""
+    def _split(self, X, Y, w):
+        """(X_train, Y_train, w_train, (X_val, y_val, w_val) or None): scikit-learn's
+        early-stopping split (the weights split with their rows)."""
         if not self.early_stopping:
-            return X, Y, None
+            return X, Y, w, None
         stratify = Y if self._stratify() else None
-        X, X_val, Y, Y_val = train_test_split(
-            X, Y, test_size=self.validation_fraction, stratify=stratify,
-            random_state=int(self._rng.integers(2 ** 31 - 1)))
+        arrays = (X, Y) if w is None else (X, Y, w)
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, stratify=stratify,
+                                 random_state=int(self._rng.integers(2 ** 31 - 1)))
+        X, X_val, Y, Y_val = parts[:4]
+        w, w_val = parts[4:] if w is not None else (None, None)
         if len(X_val) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
-        return np.ascontiguousarray(X), np.ascontiguousarray(Y), (X_val, self._decode(Y_val))
+        return (np.ascontiguousarray(X), np.ascontiguousarray(Y), w,
+                (X_val, self._decode(Y_val), w_val))
 
     def _prepare_optimizer(self, incremental):
         """The fastnn optimizer of ``solver``: kept with its state across
@@ -295,11 +308,12 @@ class _BaseMLP(BaseEstimator):
             kwargs.update(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
         return name, kwargs
 
-    def _objective(self, data_loss, steps, n_samples):
-        """scikit-learn's loss_ of an epoch: c * L_data + the penalty
-        sum over its steps of alpha / (2 n_samples) ||W||^2 (W at the epoch's end)."""
+    def _objective(self, data_loss, steps, n_samples, mean_weight):
+        """scikit-learn's loss_ of an epoch: c * L_data + the penalty summed over
+        its steps, alpha / (2 n_samples mean_weight) ||W||^2 each (W at the epoch's end)."""
         penalty = sum(float(np.dot(layer.W.ravel(), layer.W.ravel())) for layer in self._net.layers)
-        return self._loss_scale * data_loss + 0.5 * self.alpha * penalty * steps / n_samples
+        return (self._loss_scale * data_loss
+                + 0.5 * self.alpha * penalty * steps / (n_samples * mean_weight))
 
     def _update_no_improvement_count(self, validation):
         """scikit-learn's rule: an epoch improves when the training loss drops
@@ -324,17 +338,19 @@ class _BaseMLP(BaseEstimator):
             self.best_validation_score_ = score
             self._best_params = self._net.params.copy()
 
-    def _fit_lbfgs(self, X, Y):
-        """Minimise J = c L_data + alpha / (2 N) sum_k ||W_k||^2 with SciPy's L-BFGS-B."""
+    def _fit_lbfgs(self, X, Y, w):
+        """Minimise J = c L_data + alpha / (2 sum_i w_i) sum_k ||W_k||^2 with
+        SciPy's L-BFGS-B (L_data the w-weighted mean loss; w_i = 1 without weights)."""
         net = self._net
         decay = np.zeros(net.params.shape)
         for W, _ in layer_views(decay, net.sizes):
-            W[...] = self.alpha / len(X)
+            W[...] = self.alpha / (len(X) if w is None else w.sum())
         c = self._loss_scale
+        w = net.sample_weights(w, len(X))
 
         def objective(theta):
             net.params[...] = theta
-            loss = net.backend.loss_and_grad(X, Y, net.sizes, net.acts, net.alpha,
+            loss = net.backend.loss_and_grad(X, Y, w, net.sizes, net.acts, net.alpha,
                                              net.loss_code, net.params, net.grads)
             return (c * loss + 0.5 * float(np.dot(decay * theta, theta)),
                     c * net.grads.astype(np.float64) + decay * theta)
@@ -359,12 +375,13 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._net.forward(X)
 
-    def _score(self, X, y):
-        """Accuracy or R^2 of validated data (NaN when predictions are not finite)."""
+    def _score(self, X, y, w):
+        """Accuracy or R^2 of validated data, weighted by w (None: unweighted);
+        NaN when predictions are not finite."""
         P = self._net.forward(X)
         if not np.all(np.isfinite(P)):
             return np.nan
-        return self._score_function(y, self._decode(P))
+        return self._score_function(y, self._decode(P), sample_weight=w)
 
     # -- scikit-learn's own estimators -------------------------------------
     def to_sklearn(self):
@@ -423,8 +440,9 @@ class _EpochEnd(Callback):
     ("invscaling": eta = eta_0 / (t_ + 1)^power_t with t_ the samples seen;
     "adaptive": eta / 5 instead of stopping, until eta <= 1e-6)."""
 
-    def __init__(self, est, opt, n_samples, batch_size, validation):
+    def __init__(self, est, opt, n_samples, batch_size, mean_weight, validation):
         self.est, self.opt, self.n_samples, self.validation = est, opt, n_samples, validation
+        self.mean_weight = mean_weight
         self.lr0 = est._optimizer_spec()[1]["lr"]
         self.steps = -(-n_samples // batch_size)
         uses_rule = est.solver != "adam" and est._schedule is None
@@ -434,7 +452,7 @@ class _EpochEnd(Callback):
         est = self.est
         est.n_iter_ += 1
         est.t_ += self.n_samples
-        est.loss_ = est._objective(logs["loss"], self.steps, self.n_samples)
+        est.loss_ = est._objective(logs["loss"], self.steps, self.n_samples, self.mean_weight)
         est.loss_curve_.append(est.loss_)
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
@@ -468,6 +486,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     True
     """
 
+    _parameter_constraints = {**_BaseMLP._parameter_constraints,
+                              "class_weight": [StrOptions({"balanced"}), dict, None]}
     _loss_scale = 1.0
     _score_function = staticmethod(accuracy_score)
 
@@ -477,19 +497,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, backend=None, dtype=None):
+                 class_weight=None, schedule=None, backend=None, dtype=None):
         _keep_arguments(self, locals())
 
     @available_if(lambda est: est.solver != "lbfgs")
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y); ``classes`` (every label) is required on the first call."""
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y) with weights ``sample_weight``; ``classes``
+        (every label) is required on the first call."""
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, dtype=FLOATS, reset=reset)
@@ -508,6 +529,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
                                  f"has {self.classes_}. 'y' has {classes}.")
         return X, self._label_binarizer.transform(y)
+
+    def _weights(self, X, y, sample_weight, incremental):
+        return _sample_weights(X, y, sample_weight, self.class_weight, incremental)
 
     def _output(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
@@ -569,9 +593,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         _keep_arguments(self, locals())
 
     @available_if(lambda est: est.solver != "lbfgs")
-    def partial_fit(self, X, y):
-        """One epoch over (X, y)."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y) with weights ``sample_weight``."""
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=FLOATS,
@@ -610,6 +634,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     Two classes: one perceptron, P = ``classes_[1]``. More: one perceptron per
     class (that class against the rest), predicting the class of largest w . x.
 
+    ``class_weight`` (a dict label -> weight, or "balanced": n_samples /
+    (n_classes * count)) scales a sample's corrections, w = w +- c x, by its
+    class's weight c; a class of weight 0 is never corrected.
+
     Attributes: ``coef_`` (n_perceptrons, n_features) = w_1..w_n,
     ``intercept_`` = w_0, ``classes_``, ``n_iter_`` (epochs of the longest
     run), ``converged_`` (per perceptron), ``n_features_in_``.
@@ -624,14 +652,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "backend": [StrOptions(set(BACKENDS)), None],
     }
 
-    def __init__(self, max_iter=1000, *, random_state=None, warm_start=False, backend=None):
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.backend = backend
+    def __init__(self, max_iter=1000, *, random_state=None, warm_start=False, class_weight=None,
+                 backend=None):
+        _keep_arguments(self, locals())
 
     def fit(self, X, y):
         """Run the learning algorithm for up to ``max_iter`` epochs; returns self."""
@@ -640,7 +667,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=FLOATS, reset=first)
         if first:
             self.classes_ = unique_labels(y)
-        self._learn(X, y, self.max_iter, first)
+        self._learn(X, y, self.max_iter, first, incremental=False)
         if not self.converged_.all():
             warnings.warn(f"The perceptron learning algorithm did not converge in "
                           f"{self.max_iter} epochs: the classes are not linearly separable "
@@ -654,14 +681,16 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=FLOATS, reset=first)
         if len(np.setdiff1d(unique_labels(y), self.classes_)):
             raise ValueError(f"`y` has classes not in `self.classes_` ({self.classes_})")
-        self._learn(X, y, 1, first)
+        self._learn(X, y, 1, first, incremental=True)
         return self
 
-    def _learn(self, X, y, epochs, first):
+    def _learn(self, X, y, epochs, first, incremental):
         """Train one perceptron per positive class, from random weights
-        (``first``) or from the current ones."""
+        (``first``) or from the current ones; every sample's corrections are
+        scaled by the weight ``class_weight`` gives its class."""
         if first:
             self._rng = _generator(self.random_state)
+        weights = _sample_weights(X, y, None, self.class_weight, incremental)
         positive = self.classes_[-1:] if len(self.classes_) <= 2 else self.classes_
         runs = []
         with warnings.catch_warnings():
@@ -670,7 +699,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 w = None if first else np.r_[self.intercept_[k], self.coef_[k]]
                 runs.append(perceptron.train_perceptron(
                     X, (y == c).astype(np.int64), w=w, max_epochs=epochs,
-                    random_state=self._rng, backend=self.backend))
+                    random_state=self._rng, backend=self.backend, sample_weight=weights))
         W = np.array([run.weights for run in runs])
         self.coef_, self.intercept_ = W[:, 1:], W[:, 0]
         self.converged_ = np.array([run.converged for run in runs])
@@ -720,6 +749,26 @@ def _copy_fitted(source, target):
     for name in _FITTED:
         if hasattr(source, name):
             setattr(target, name, copy.deepcopy(getattr(source, name)))
+
+
+def _sample_weights(X, y, sample_weight, class_weight=None, incremental=False):
+    """Per-sample weights as float64 (>= 0, not all 0): ``sample_weight``
+    (default ones) times the weight ``class_weight`` gives each sample's class
+    (a dict of label -> weight, or "balanced": n_samples / (n_classes * count
+    of the class)); None when both are None (all ones, the unweighted path)."""
+    if class_weight is None and sample_weight is None:
+        return None
+    if incremental and class_weight == "balanced":
+        raise ValueError("class_weight='balanced' is not supported by partial_fit: the class "
+                         "frequencies of one batch are not those of the data. Pass the dict "
+                         "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                         "classes=classes, y=y) of a large enough sample instead.")
+    w = None if class_weight is None else compute_sample_weight(class_weight, y)
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        w = sample_weight if w is None else w * sample_weight
+    return _check_sample_weight(w, X, dtype=np.float64, ensure_non_negative=True)
 
 
 def _keep_arguments(est, arguments):
