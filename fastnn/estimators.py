@@ -11,7 +11,7 @@ How scikit-learn's objective maps onto fastnn (per mini-batch of b samples)::
 
 with c = 1 for the log-loss of classifiers and c = 1/2 for regression (fastnn's
 squared error (1/b) sum_i ||a_i - y_i||^2 is twice scikit-learn's half squared
-error). The penalty's gradient alpha W / b enters the fused optimizer kernels as
+error, fastnn's Poisson deviance twice scikit-learn's half deviance). The penalty's gradient alpha W / b enters the fused optimizer kernels as
 ``weight_decay = alpha / (c B)`` (B the batch size; fastnn's kernels follow
 grad L_data + weight_decay * w, i.e. J / c), so the minimiser is scikit-learn's;
 the optimizers whose step is linear in the gradient (sgd, momentum, nag) also
@@ -23,6 +23,16 @@ gets alpha / B instead of alpha / b. ``loss_`` and ``loss_curve_`` report J in
 scikit-learn's units; for multi-output regression that is the half squared
 error summed over outputs (the objective whose gradient both libraries
 follow), where scikit-learn reports its mean over outputs.
+
+Sample weights (``sample_weight`` of ``fit`` / ``partial_fit``, times the
+weight ``class_weight`` gives each sample's class): the data loss of a batch is
+scikit-learn's weighted mean sum_i w_i l_i / sum_i w_i, computed inside the
+kernels, and the penalty's alpha / (2 sum_i w_i) enters as
+``weight_decay = alpha / (c B w_bar)``, w_bar the mean weight of the training
+set: scikit-learn's alpha / sum_{i in batch} w_i exactly when every batch's
+weights sum to B w_bar (full batch, or equal weights). lbfgs uses the exact
+alpha / (2 sum_i w_i). The early-stopping split keeps each weight with its row
+and weights the validation score.
 
 ``solver``: "sgd" is scikit-learn's (``momentum``, ``nesterovs_momentum``
 select SGD, Momentum or NAG), "adam" is Adam with ``beta_1``, ``beta_2``,
@@ -74,7 +84,8 @@ __all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "from_sklearn"]
 
 FLOATS = (np.float64, np.float32)
 SOLVERS = frozenset(optim.NAMES) | {"lbfgs"}
-_OUT_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity"}
+_OUT_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity",
+                   "exp": "exp"}
 _ADAM_LIKE = ("adam", "adamax", "nadam")
 _LINEAR_IN_GRADIENT = ("sgd", "momentum", "nag")
 _SKLEARN_ACTIVATION = {"identity": "identity", "linear": "identity", "logistic": "logistic",
@@ -566,8 +577,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor: scikit-learn's MLPRegressor (squared
-    error, identity output) trained by fastnn. Parameters and attributes as
+    """Multi-layer perceptron regressor: scikit-learn's MLPRegressor trained by
+    fastnn: ``loss="squared_error"`` (identity output) or ``"poisson"`` (half
+    Poisson deviance of an exponential output y_hat = e^{a_L}, computed from
+    the logits; targets must be >= 0). Parameters and attributes as
     scikit-learn's; see the module docstring for the extras.
 
     >>> import numpy as np
@@ -579,7 +592,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """
 
     _parameter_constraints = {**_BaseMLP._parameter_constraints,
-                              "loss": [StrOptions({"squared_error"})]}
+                              "loss": [StrOptions({"squared_error", "poisson"})]}
     _loss_scale = 0.5
     _score_function = staticmethod(r2_score)
 
@@ -602,10 +615,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                              reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for "
+                             "Poisson regression.")
         return X, y.reshape(len(y), -1)
 
     def _output(self):
-        return "linear"
+        return "exp" if self.loss == "poisson" else "linear"
 
     def _stratify(self):
         return False
