@@ -73,7 +73,7 @@ from sklearn.utils.validation import (
 
 from . import optim, perceptron
 from ._kernels import BACKENDS
-from ._kernels.reference import layer_views
+from ._kernels.layout import layer_views
 from .activations import TRAINABLE
 from .callbacks import Callback
 from .network import MLP
@@ -359,10 +359,12 @@ class _BaseMLP(BaseEstimator):
         c = self._loss_scale
         w = net.sample_weights(w, len(X))
 
+        work = net.workspace(len(X))
+
         def objective(theta):
             net.params[...] = theta
-            loss = net.backend.loss_and_grad(X, Y, w, net.sizes, net.acts, net.alpha,
-                                             net.loss_code, net.params, net.grads)
+            loss = net.backend.loss_and_grad(X, Y, w, net.description, net.params, net.grads,
+                                             work)
             return (c * loss + 0.5 * float(np.dot(decay * theta, theta)),
                     c * net.grads.astype(np.float64) + decay * theta)
 

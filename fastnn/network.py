@@ -7,7 +7,8 @@ import numpy as np
 
 from . import activations, losses
 from ._kernels import codes, get_backend, resolve_backend_name
-from ._kernels.reference import layer_views
+from ._kernels.layout import layer_views, work_size
+from ._kernels.values import network
 from ._validation import as_float_array
 
 FORMAT = "fastnn-mlp"
@@ -82,7 +83,7 @@ class MLP:
     def __getstate__(self):
         """Pickle by value: the backend travels by name (modules do not pickle)."""
         state = dict(self.__dict__)
-        del state["backend"], state["layers"]
+        del state["backend"], state["layers"], state["description"]
         return state
 
     def __setstate__(self, state):
@@ -90,8 +91,10 @@ class MLP:
         self._bind()
 
     def _bind(self):
-        """The backend module and the per-layer views into ``params``."""
+        """The backend module, the kernels' description of the network and the
+        per-layer views into ``params``."""
         self.backend = get_backend(self.backend_name)
+        self.description = network(self.sizes, self.acts, self.alpha, self.loss_code)
         self.layers = [Layer(W, b, a) for (W, b), a in
                        zip(layer_views(self.params, self.sizes), self.activation + [self.output])]
 
@@ -172,7 +175,7 @@ class MLP:
         """The logits a_L for the rows of X."""
         X = self.check_X(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        return self.backend.forward(X, self.sizes, self.acts, self.alpha, self.params, out)
+        return self.backend.forward(X, self.description, self.params, out, self.workspace(len(X)))
 
     def forward(self, X):
         """y_hat = O(a_L): softmax probabilities, sigmoid probabilities or values."""
@@ -215,8 +218,9 @@ class MLP:
 
     def loss_value(self, X, Y):
         """The loss of already-validated (X, Y) without touching ``grads``."""
-        A = self.backend.forward(X, self.sizes, self.acts, self.alpha, self.params,
-                                 np.empty((X.shape[0], self.n_outputs), dtype=self.dtype))
+        A = self.backend.forward(X, self.description, self.params,
+                                 np.empty((X.shape[0], self.n_outputs), dtype=self.dtype),
+                                 self.workspace(len(X)))
         return self.backend.loss_grad(self.loss_code, A, Y, np.empty_like(A))
 
     def loss_and_grad(self, X, y):
@@ -226,9 +230,14 @@ class MLP:
         self.check_trainable()
         X = self.check_X(X)
         Y = self.targets(y, len(X))
-        loss = self.backend.loss_and_grad(X, Y, self.sizes, self.acts, self.alpha,
-                                          self.loss_code, self.params, self.grads)
+        loss = self.backend.loss_and_grad(X, Y, self.description, self.params, self.grads,
+                                          self.workspace(len(X)))
         return loss, self.grads
+
+    def workspace(self, rows):
+        """A work buffer for the network kernels, for batches of up to ``rows`` rows
+        (layout.py); a training loop allocates one and reuses it for every step."""
+        return np.empty(work_size(self.description, rows), dtype=self.dtype)
 
     def check_trainable(self):
         if "step" in self.activation:

@@ -17,9 +17,12 @@ _MODULES = {
 _PREFERENCE = ("cython", "numba", "numpy")
 
 
+# The optimizer rules, one function per rule in every backend (see the contract).
+UPDATES = ("sgd_update", "momentum_update", "nag_update", "adagrad_update", "rmsprop_update",
+           "adadelta_update", "adam_update", "adamax_update", "maxprop_update", "nadam_update")
 KERNELS = ("activation_forward", "activation_backward", "dense_forward", "dense_backward",
            "softmax", "loss_grad", "optimizer_step", "forward", "loss_and_grad", "train_epoch",
-           "n_steps", "perceptron_train")
+           "n_steps", "perceptron_train") + UPDATES
 
 
 @lru_cache(maxsize=None)

@@ -5,7 +5,7 @@ Every public function has the signature of its twin in ``reference.py``; the
 ``cy_*`` pointer versions do the work without the GIL and are shared with
 ``_network.pyx`` through ``_layers.pxd``.
 """
-from libc.math cimport INFINITY, log
+from libc.math cimport NAN, log
 from libc.string cimport memcpy
 
 from ._blas cimport gemm, gemv
@@ -208,7 +208,8 @@ cdef double softmax_cross_entropy(const floating* Z, const floating* Y, floating
 
 cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floating* dZ,
                          Py_ssize_t B, Py_ssize_t k) noexcept nogil:
-    """Mean loss over the B rows of logits Z against Y; dL/dZ into dZ."""
+    """Mean loss over the B rows of logits Z against Y; dL/dZ into dZ (NaN, dZ
+    untouched, for an unknown code)."""
     cdef floating inv_b = <floating>(1.0 / B)
     cdef double total
     if loss == LOSS_SQUARED:
@@ -218,7 +219,7 @@ cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floatin
     elif loss == LOSS_SOFTMAX_CE:
         total = softmax_cross_entropy(Z, Y, dZ, B, k, inv_b)
     else:
-        return INFINITY
+        return NAN
     return total / B
 
 
@@ -226,22 +227,9 @@ cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floatin
 # Python entry points (the reference's signatures)
 # --------------------------------------------------------------------------
 
-def check_loss(loss):
-    """ValueError for a code that names no loss (as the reference raises)."""
-    if loss not in (LOSS_SQUARED, LOSS_BCE, LOSS_SOFTMAX_CE):
-        raise ValueError(f"unknown loss code {loss}")
-
-
-def flat_view(a, name):
-    """The 1-D view of a C-contiguous buffer that a kernel writes (never a copy)."""
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    return a.reshape(-1)
-
-
 def activation_forward(Z, act, alpha, H_out):
     """h = g(a) elementwise (see reference.activation_forward); any shape."""
-    _activation_forward(Z.reshape(-1), act, alpha, flat_view(H_out, "H_out"))
+    _activation_forward(Z.reshape(-1), act, alpha, H_out.reshape(-1))
     return H_out
 
 
@@ -253,7 +241,7 @@ def _activation_forward(const floating[::1] Z, int act, floating alpha, floating
 def activation_backward(Z, H, dH, act, alpha, dZ_out):
     """dL/da = dL/dh * g'(a) elementwise (see reference.activation_backward); any shape."""
     _activation_backward(Z.reshape(-1), H.reshape(-1), dH.reshape(-1), act, alpha,
-                         flat_view(dZ_out, "dZ_out"))
+                         dZ_out.reshape(-1))
     return dZ_out
 
 
@@ -299,7 +287,6 @@ def loss_grad(int loss, const floating[:, ::1] Z, const floating[:, ::1] Y,
               floating[:, ::1] dZ_out):
     """Mean loss of logits Z against Y; dL/dZ into ``dZ_out`` (see reference.loss_grad)."""
     cdef double value
-    check_loss(loss)
     with nogil:
         value = cy_loss_grad(loss, &Z[0, 0], &Y[0, 0], &dZ_out[0, 0], Z.shape[0], Z.shape[1])
     return value
