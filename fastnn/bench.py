@@ -41,7 +41,9 @@ from ._kernels.codes import (
     ACT_RELU, HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_SIZE, HP_TORCH, LOSS_SOFTMAX_CE, OPT_ADAM,
     OPT_SGD,
 )
-from ._kernels.reference import layer_views, n_steps
+from ._kernels.epoch import n_steps
+from ._kernels.layout import layer_views, work_size
+from ._kernels.values import network, optimizer_state
 from .datasets import mnist_like
 
 N_SAMPLES, N_FEATURES, N_HIDDEN, N_CLASSES = 60000, 784, 128, 10
@@ -197,7 +199,7 @@ def flat(arrays):
 
 
 def kernel_state(case, params0):
-    """(params, grads, s1, s2, hp) for the kernel contract: a copy of params0,
+    """(params, grads, optimizer state) for the kernel contract: a copy of params0,
     Adam's moments m, v zeroed (SGD has no state) and PyTorch's Adam defaults."""
     params = params0.copy()
     empty = np.empty(0, params.dtype)
@@ -206,18 +208,24 @@ def kernel_state(case, params0):
     hp = np.zeros(HP_SIZE)
     hp[HP_LR] = LEARNING_RATES[case.opt]
     hp[[HP_BETA1, HP_BETA2, HP_EPS, HP_TORCH]] = 0.9, 0.999, 1e-8, 1.0
-    return params, np.zeros_like(params), s1, s2, hp
+    return params, np.zeros_like(params), optimizer_state(OPT_CODES[case.opt], s1, s2, hp)
+
+
+def kernel_network(case, rows):
+    """(network description, work buffer for ``rows`` rows) of the workload."""
+    net = network(case.sizes, [ACT_RELU], 0.0, LOSS_SOFTMAX_CE)
+    return net, np.empty(work_size(net, rows), np.float32)
 
 
 def prepare_train_epoch(backend, case, data, params0):
     """The kernel fast path: one ``train_epoch`` call, no validation."""
     kernels = get_backend(backend)
-    params, grads, s1, s2, hp = kernel_state(case, params0)
+    params, grads, state = kernel_state(case, params0)
+    net, work = kernel_network(case, case.batch)
     run = partial(kernels.train_epoch, data.X, data.Y, np.arange(case.n, dtype=np.int64),
-                  case.batch, case.sizes, np.array([ACT_RELU]), 0.0, LOSS_SOFTMAX_CE, params,
-                  grads, OPT_CODES[case.opt], s1, s2, hp,
-                  np.full(case.steps, LEARNING_RATES[case.opt]), np.empty(0), 0,
-                  np.empty(case.steps))
+                  case.batch, net, params, grads, state,
+                  np.full(case.steps, LEARNING_RATES[case.opt]), np.empty(0),
+                  np.empty(case.steps), work)
     return Job(run, params.copy)
 
 
@@ -501,12 +509,12 @@ def copy_rate(n_floats, repeats=20):
 def update_seconds(kernels, opt, n_params, calls=200):
     """Seconds of one fused optimizer update of ``n_params`` float32 weights."""
     case = Case(opt, 1, 1)
-    params, grads, s1, s2, hp = kernel_state(case, np.ones(n_params, np.float32))
+    params, grads, state = kernel_state(case, np.ones(n_params, np.float32))
     grads[...] = 1e-3
 
     def many():
-        for t in range(1, calls + 1):
-            kernels.optimizer_step(OPT_CODES[opt], params, grads, s1, s2, hp, t)
+        for _ in range(calls):
+            kernels.optimizer_step(state, params, grads)
     return median_seconds(many, 3) / calls
 
 
@@ -676,22 +684,21 @@ def loss_curve(kernels, data, batch, budget, opt="sgd", eval_rows=2000):
     evaluations are not timed."""
     n = len(data.X)
     case = Case(opt, batch, n)
-    params, grads, s1, s2, hp = kernel_state(case, initial_params())
-    sizes, acts = case.sizes, np.array([ACT_RELU])
+    params, grads, state = kernel_state(case, initial_params())
     Xe, Ye = data.X[:eval_rows], data.Y[:eval_rows]
+    net, work = kernel_network(case, max(eval_rows, batch))
     curve, spent, t, chunk = [], 0.0, 0, min(n, max(batch, 64))
     while True:
-        curve.append((spent, kernels.loss_and_grad(Xe, Ye, sizes, acts, 0.0, LOSS_SOFTMAX_CE,
-                                                   params, np.empty_like(params))))
+        curve.append((spent, kernels.loss_and_grad(Xe, Ye, net, params, np.empty_like(params),
+                                                   work)))
         if spent >= budget:
             return curve
         order = (t * batch + np.arange(chunk, dtype=np.int64)) % n
         steps = n_steps(chunk, batch)
         lrs, losses = np.full(steps, LEARNING_RATES[opt]), np.empty(steps)
         tick = time.perf_counter()
-        kernels.train_epoch(data.X, data.Y, order, batch, sizes, acts, 0.0, LOSS_SOFTMAX_CE,
-                            params, grads, OPT_CODES[opt], s1, s2, hp, lrs, np.empty(0), t,
-                            losses)
+        kernels.train_epoch(data.X, data.Y, order, batch, net, params, grads, state, lrs,
+                            np.empty(0), losses, work)
         spent += time.perf_counter() - tick
         t += steps
         chunk = min(n, 2 * chunk)

@@ -138,13 +138,28 @@ def _save(fig, path):
     return [path]
 
 
-def approximation_demo(out):
-    from . import approximation
+def approximation_demo(out, eps=0.5, learn_epochs=2000):
+    """approximation.demo_target on [0, 2 pi]: the target, the tower network
+    approximation.approximate builds for ``eps`` and its towers
+    (``approximation.png``), and the error as towers are added
+    (approximation.error_table, printed and written as ``approximation.md``)."""
+    import math
+    import pathlib
 
-    png = approximation.demo(out)
-    table = png.with_name("approximation.md")
-    print(table.read_text())
-    return [png, table]
+    from .approximation import approximate, demo_target, error_table
+    from .plotting.approximation import plot_approximation
+    from .tuning import markdown_table
+
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    a, b, lipschitz = 0.0, 2 * math.pi, 1.9
+    table = error_table(demo_target, a, b, lipschitz, learn_epochs=learn_epochs)
+    net = approximate(demo_target, a, b, eps, lipschitz)
+    png, md = out / "approximation.png", out / "approximation.md"
+    plot_approximation(demo_target, net, a, b, table=table, path=png)
+    md.write_text(markdown_table(table) + "\n")
+    print(md.read_text())
+    return [png, md]
 
 
 DEMOS = {

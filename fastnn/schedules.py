@@ -15,7 +15,6 @@ loss; ``s(t)`` returns the current value and ignores t, and
 Symbols: eta_0 the initial learning rate, eta_min / eta_max the bounds of a
 cycle, k a decay constant, T a restart interval, beta_t the momentum.
 """
-import math
 
 import numpy as np
 

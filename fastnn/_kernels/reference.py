@@ -11,11 +11,12 @@ import numpy as np
 
 from .codes import (
     ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
-    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_TORCH,
+    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_TORCH,
     HP_WEIGHT_DECAY, LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED, OPT_ADADELTA,
     OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP, OPT_MOMENTUM, OPT_NADAM,
     OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
+from .coefficients import bias_corrections, nadam_coefficients
 from .epoch import n_steps, step_epoch
 from .layout import block, layer, regions
 
@@ -171,11 +172,6 @@ def _decayed(w, g, hp):
     return g + wd * w if wd != 0 else g
 
 
-def _bias_corrections(hp, t):
-    """c1 = 1 - beta1^t and c2 = 1 - beta2^t, in float64."""
-    return 1.0 - hp[HP_BETA1] ** float(t), 1.0 - hp[HP_BETA2] ** float(t)
-
-
 def sgd_update(w, g, s1, s2, hp, t):
     """w -= eta g."""
     g = _decayed(w, g, hp)
@@ -255,7 +251,7 @@ def _moments(g, m, v, hp, dt):
 
 def _root_v_hat(v, hp, t):
     """sqrt(v_hat) + eps with v_hat = v / c2, as v (1 / c2)."""
-    inv_c2, eps = v.dtype.type(1.0 / _bias_corrections(hp, t)[1]), v.dtype.type(hp[HP_EPS])
+    inv_c2, eps = v.dtype.type(1.0 / bias_corrections(hp, t)[1]), v.dtype.type(hp[HP_EPS])
     return np.sqrt(v * inv_c2) + eps
 
 
@@ -263,7 +259,7 @@ def adam_update(w, g, m, v, hp, t):
     """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps), eta m_hat = (eta / c1) m."""
     g = _decayed(w, g, hp)
     _moments(g, m, v, hp, w.dtype.type)
-    step = w.dtype.type(hp[HP_LR] / _bias_corrections(hp, t)[0])
+    step = w.dtype.type(hp[HP_LR] / bias_corrections(hp, t)[0])
     w -= step * m / _root_v_hat(v, hp, t)
 
 
@@ -280,20 +276,6 @@ def nadam_update(w, g, m, v, hp, t):
     w -= (dt(cg) * g + dt(cm) * m) / _root_v_hat(v, hp, t)
 
 
-def nadam_coefficients(hp, t):
-    """(cg, cm) of nadam_update in float64; PyTorch's variant advances hp[HP_MU_PRODUCT]."""
-    lr, b1 = hp[HP_LR], hp[HP_BETA1]
-    if hp[HP_TORCH] == 0:
-        c1 = _bias_corrections(hp, t)[0]
-        return lr * (1.0 - b1) / c1, lr * b1 / c1
-    psi = hp[HP_MOMENTUM_DECAY]
-    mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-    mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-    hp[HP_MU_PRODUCT] *= mu
-    prod = hp[HP_MU_PRODUCT]
-    return lr * (1.0 - mu) / (1.0 - prod), lr * mu_next / (1.0 - prod * mu_next)
-
-
 def adamax_update(w, g, m, u, hp, t):
     """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
     (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m."""
@@ -302,7 +284,7 @@ def adamax_update(w, g, m, u, hp, t):
     m *= b1
     m += (1 - b1) * g
     _flush(m)
-    step = w.dtype.type(hp[HP_LR] / _bias_corrections(hp, t)[0])
+    step = w.dtype.type(hp[HP_LR] / bias_corrections(hp, t)[0])
     if hp[HP_TORCH]:
         np.maximum(b2 * u, np.abs(g) + eps, out=u)
         _flush(u)

@@ -5,10 +5,11 @@ zero below the smallest normal number before it is used (the contract)."""
 import numpy as np
 
 from ..codes import (
-    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_TORCH,
+    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_TORCH,
     HP_WEIGHT_DECAY, OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP,
     OPT_MOMENTUM, OPT_NADAM, OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
+from ..coefficients import bias_corrections, nadam_coefficients
 from ._jit import kernel, scalar
 
 
@@ -22,12 +23,6 @@ def flushed(x, tiny):
 def decayed(g, w, wd):
     """g + lambda w (L2 weight decay), or g when lambda = 0."""
     return g + wd * w if wd != 0 else g
-
-
-@kernel
-def bias_corrections(hp, t):
-    """c1 = 1 - beta1^t and c2 = 1 - beta2^t, in float64."""
-    return 1.0 - hp[HP_BETA1] ** float(t), 1.0 - hp[HP_BETA2] ** float(t)
 
 
 @kernel
@@ -119,21 +114,6 @@ def moments_update(w, g, m, v, hp, t, cg, cm):
 def adam_update(w, g, m, v, hp, t):
     """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps), eta m_hat = (eta / c1) m."""
     moments_update(w, g, m, v, hp, t, None, scalar(hp[HP_LR] / bias_corrections(hp, t)[0], w))
-
-
-@kernel
-def nadam_coefficients(hp, t):
-    """(cg, cm) of nadam_update in float64 (see reference.nadam_update)."""
-    lr, b1 = hp[HP_LR], hp[HP_BETA1]
-    if hp[HP_TORCH] == 0:
-        c1 = bias_corrections(hp, t)[0]
-        return lr * (1.0 - b1) / c1, lr * b1 / c1
-    psi = hp[HP_MOMENTUM_DECAY]
-    mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-    mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-    hp[HP_MU_PRODUCT] *= mu
-    prod = hp[HP_MU_PRODUCT]
-    return lr * (1.0 - mu) / (1.0 - prod), lr * mu_next / (1.0 - prod * mu_next)
 
 
 @kernel
