@@ -222,8 +222,8 @@ def prepare_train_epoch(backend, case, data, params0):
     kernels = get_backend(backend)
     params, grads, state = kernel_state(case, params0)
     net, work = kernel_network(case, case.batch)
-    run = partial(kernels.train_epoch, data.X, data.Y, np.arange(case.n, dtype=np.int64),
-                  case.batch, net, params, grads, state,
+    run = partial(kernels.train_epoch, data.X, data.Y, np.empty(0, data.X.dtype),
+                  np.arange(case.n, dtype=np.int64), case.batch, net, params, grads, state,
                   np.full(case.steps, LEARNING_RATES[case.opt]), np.empty(0),
                   np.empty(case.steps), work)
     return Job(run, params.copy)
@@ -689,16 +689,16 @@ def loss_curve(kernels, data, batch, budget, opt="sgd", eval_rows=2000):
     net, work = kernel_network(case, max(eval_rows, batch))
     curve, spent, t, chunk = [], 0.0, 0, min(n, max(batch, 64))
     while True:
-        curve.append((spent, kernels.loss_and_grad(Xe, Ye, net, params, np.empty_like(params),
-                                                   work)))
+        curve.append((spent, kernels.loss_and_grad(Xe, Ye, np.empty(0, Xe.dtype), net, params,
+                                                   np.empty_like(params), work)))
         if spent >= budget:
             return curve
         order = (t * batch + np.arange(chunk, dtype=np.int64)) % n
         steps = n_steps(chunk, batch)
         lrs, losses = np.full(steps, LEARNING_RATES[opt]), np.empty(steps)
         tick = time.perf_counter()
-        kernels.train_epoch(data.X, data.Y, order, batch, net, params, grads, state, lrs,
-                            np.empty(0), losses, work)
+        kernels.train_epoch(data.X, data.Y, np.empty(0, data.X.dtype), order, batch, net, params,
+                            grads, state, lrs, np.empty(0), losses, work)
         spent += time.perf_counter() - tick
         t += steps
         chunk = min(n, 2 * chunk)

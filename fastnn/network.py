@@ -9,7 +9,7 @@ from ._files import atomic_writer
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.layout import layer_views, work_size
 from ._kernels.values import network
-from ._validation import as_float_array
+from ._validation import as_float_array, as_sample_weight
 
 FORMAT = "fastnn-mlp"
 FORMAT_VERSION = 1
@@ -37,11 +37,11 @@ class MLP:
         Hidden activation g, one name for all hidden layers or one per layer:
         sigmoid (logistic), tanh, relu, leaky_relu, linear (identity), step
         (forward only: the threshold cannot be trained by gradients).
-    output : {"softmax", "sigmoid", "linear"}
-        Output function O.
+    output : {"softmax", "sigmoid", "linear", "exp"}
+        Output function O ("exp": y_hat = e^{a}, the mean of a Poisson count).
     loss : str, optional
         Defaults to the notes' table: softmax -> cross_entropy, sigmoid ->
-        binary_cross_entropy, linear -> squared_error.
+        binary_cross_entropy, linear -> squared_error; exp -> poisson.
     init : {"auto", "random", "xavier", "he"}
         "random": W ~ N(0, 0.01^2) (the notes' "initialize randomly");
         "xavier": W ~ U(-r, r), r = sqrt(6 / (n_in + n_out)) (Glorot);
@@ -166,9 +166,18 @@ class MLP:
         Y = as_float_array(y_arr, name, dtype=self.dtype, ndim=2)
         if Y.shape[1] != k:
             raise ValueError(f"{name} has {Y.shape[1]} columns but the output layer has {k}")
-        if self.output != "linear" and (Y.min() < 0 or Y.max() > 1):
+        if self.output == "exp" and Y.min() < 0:
+            raise ValueError(f"{name} must hold counts >= 0 for output='exp' (Poisson)")
+        if self.is_classifier and (Y.min() < 0 or Y.max() > 1):
             raise ValueError(f"{name} must hold probabilities in [0, 1] for output={self.output!r}")
         return Y
+
+    def sample_weights(self, sample_weight, n_samples, name="sample_weight"):
+        """Per-sample weights as the kernels take them: a 1-D array of the
+        network's dtype, or an empty one for None (unweighted, nothing to read)."""
+        if sample_weight is None:
+            return np.empty(0, dtype=self.dtype)
+        return as_sample_weight(sample_weight, name, n_samples, self.dtype)
 
     # -- forward, loss, backward ------------------------------------------
     def decision_function(self, X):
@@ -178,12 +187,15 @@ class MLP:
         return self.backend.forward(X, self.description, self.params, out, self.workspace(len(X)))
 
     def forward(self, X):
-        """y_hat = O(a_L): softmax probabilities, sigmoid probabilities or values."""
+        """y_hat = O(a_L): softmax probabilities, sigmoid probabilities, values
+        (linear) or Poisson means e^{a_L} (exp)."""
         A = self.decision_function(X)
         if self.output == "softmax":
             return self.backend.softmax(A, A)
         if self.output == "sigmoid":
             return self.backend.activation_forward(A, codes.ACT_SIGMOID, 0.0, A)
+        if self.output == "exp":
+            return np.exp(A, out=A)
         return A
 
     def predict_proba(self, X):
@@ -193,7 +205,7 @@ class MLP:
         return self.forward(X)
 
     def predict(self, X):
-        """Labels (argmax for softmax, y_hat >= 0.5 for sigmoid) or values (linear)."""
+        """Labels (argmax for softmax, y_hat >= 0.5 for sigmoid) or values (linear, exp)."""
         Y = self.forward(X)
         if self.output == "softmax":
             return Y.argmax(axis=1)
@@ -212,25 +224,29 @@ class MLP:
                 truth = truth.argmax(axis=1)
             return float(np.mean(pred == truth.reshape(pred.shape)))
         Y = self.targets(y, len(X)).astype(np.float64)
-        resid = ((self.decision_function(X) - Y) ** 2).sum()
+        resid = ((self.forward(X) - Y) ** 2).sum()
         total = ((Y - Y.mean(axis=0)) ** 2).sum()
         return float(1.0 - resid / total) if total > 0 else 0.0
 
-    def loss_value(self, X, Y):
-        """The loss of already-validated (X, Y) without touching ``grads``."""
+    def loss_value(self, X, Y, w=None):
+        """The loss of already-validated (X, Y) (weighted by the kernels' weights
+        ``w``, default unweighted) without touching ``grads``."""
         A = self.backend.forward(X, self.description, self.params,
                                  np.empty((X.shape[0], self.n_outputs), dtype=self.dtype),
                                  self.workspace(len(X)))
-        return self.backend.loss_grad(self.loss_code, A, Y, np.empty_like(A))
+        w = np.empty(0, dtype=self.dtype) if w is None else w
+        return self.backend.loss_grad(self.loss_code, A, Y, w, np.empty_like(A))
 
-    def loss_and_grad(self, X, y):
-        """(L, dL/dtheta) on (X, y) by the notes' Algorithms 5 and 6. The gradient
-        is the network's own buffer ``grads`` (params' layout), overwritten by
-        the next call."""
+    def loss_and_grad(self, X, y, sample_weight=None):
+        """(L, dL/dtheta) on (X, y) by the notes' Algorithms 5 and 6, L the mean
+        loss over the rows, or with ``sample_weight`` w the weighted mean
+        sum_i w_i L_i / sum_i w_i. The gradient is the network's own buffer
+        ``grads`` (params' layout), overwritten by the next call."""
         self.check_trainable()
         X = self.check_X(X)
         Y = self.targets(y, len(X))
-        loss = self.backend.loss_and_grad(X, Y, self.description, self.params, self.grads,
+        w = self.sample_weights(sample_weight, len(X))
+        loss = self.backend.loss_and_grad(X, Y, w, self.description, self.params, self.grads,
                                           self.workspace(len(X)))
         return loss, self.grads
 

@@ -44,7 +44,8 @@ class History:
 
 def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, random_state=None,
         schedule=None, schedule_unit="step", momentum_schedule=None, validation_data=None,
-        callbacks=(), progress=False, fast=True, line_search=None, initial_epoch=0):
+        callbacks=(), progress=False, fast=True, line_search=None, initial_epoch=0,
+        sample_weight=None):
     """Train ``net`` on (X, y) with ``optimizer``; returns a :class:`History`.
 
     ``batch_size`` None (or N) is vanilla (batch) gradient descent, one step per
@@ -58,6 +59,11 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     epoch. ``line_search``: a sequence of learning rates tried at every step,
     keeping the parameters with the lowest loss on the batch (the notes 5.4).
 
+    ``sample_weight`` (one weight >= 0 per row of X): each step's loss is the
+    weighted mean sum_i w_i L_i / sum_i w_i over its batch (scikit-learn's
+    normalisation; a batch of weights summing to 0 contributes a zero
+    gradient), computed inside the kernels; None is the plain mean.
+
     A NaN/inf loss raises :class:`DivergenceError` naming the epoch and step
     (or stops quietly with a warning when a :class:`TerminateOnNaN` callback is
     given); Ctrl-C ends training after the current epoch's kernel call and
@@ -68,6 +74,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     net.check_trainable()
     X = net.check_X(X)
     Y = net.targets(y, len(X))
+    w = net.sample_weights(sample_weight, len(X))
     epochs = check_int(epochs, "epochs", minimum=0)
     B = len(X) if batch_size is None else min(check_int(batch_size, "batch_size", 1), len(X))
     if schedule_unit not in ("step", "epoch"):
@@ -94,7 +101,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
             start = time.perf_counter()
             order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
             lrs, betas = _step_values(opt, schedule, schedule_unit, momentum_schedule, epoch, steps)
-            done = _run_epoch(net, X, Y, order, B, opt, state, lrs, betas, losses, work, fast,
+            done = _run_epoch(net, X, Y, w, order, B, opt, state, lrs, betas, losses, work, fast,
                               line_search)
             history.steps += done
             if done < steps:
@@ -141,17 +148,17 @@ def _validation_pair(net, validation_data):
     return Xv, net.targets(yv, len(Xv), "validation_data[1]")
 
 
-def _run_epoch(net, X, Y, order, B, opt, state, lrs, betas, losses, work, fast, line_search):
+def _run_epoch(net, X, Y, w, order, B, opt, state, lrs, betas, losses, work, fast, line_search):
     """Steps of one epoch through the network's backend (the optimizer state
     ``state`` advances its t); returns how many updates were applied."""
     kernels, params, grads = net.backend, net.params, net.grads
-    args = (X, Y, order, B, net.description, params, grads, state, lrs, betas, losses, work)
+    args = (X, Y, w, order, B, net.description, params, grads, state, lrs, betas, losses, work)
     if line_search is not None:
         return step_epoch(kernels.loss_and_grad, _line_search(net, state, line_search), *args)
     if fast or net.backend_name == "numpy":
         return kernels.train_epoch(*args)
     return step_epoch(kernels.loss_and_grad,
-                      lambda x, y: kernels.optimizer_step(state, params, grads), *args)
+                      lambda x, y, wb: kernels.optimizer_step(state, params, grads), *args)
 
 
 def _line_search(net, state, candidates):
@@ -163,14 +170,14 @@ def _line_search(net, state, candidates):
     start = [a.copy() for a in live]
     best = [np.empty_like(a) for a in live]
 
-    def update(x, y):
+    def update(x, y, wb):
         _copy(start, live)
         scheduled, best_loss = state.hp[HP_LR], None
         for lr in (scheduled, *candidates):
             _copy(live, start)
             state.hp[HP_LR] = lr
             net.backend.optimizer_step(state, net.params, net.grads)
-            value = net.loss_value(x, y)
+            value = net.loss_value(x, y, wb)
             if best_loss is None or value < best_loss:
                 best_loss = value
                 _copy(best, live)

@@ -105,8 +105,8 @@ def epoch(module, dtype, code, batch_size, torch=0, weight_decay=0.0, n=9):
     lrs, betas = np.linspace(0.01, 0.02, steps), np.linspace(0.8, 0.9, steps)
     losses = np.full(steps, -1.0)
     work = np.empty(layout.work_size(net, min(batch_size, n)), dtype)
-    done = module.train_epoch(X, Y, order, batch_size, net, params, grads, opt, lrs, betas,
-                              losses, work)
+    done = module.train_epoch(X, Y, np.empty(0, dtype), order, batch_size, net, params, grads,
+                              opt, lrs, betas, losses, work)
     return done, [params, grads, opt.s1, opt.s2, opt.hp, opt.t, losses]
 
 
@@ -126,7 +126,8 @@ def test_the_update_inside_train_epoch_is_the_reference_rule_bit_for_bit(backend
         grads = np.zeros_like(params)
         opt = state(code, params.size, dtype, torch, weight_decay, t=3)
         work = np.empty(layout.work_size(net, 9), dtype)
-        loss = kernels.loss_and_grad(X[order], Y[order], net, params, grads, work)
+        loss = kernels.loss_and_grad(X[order], Y[order], np.empty(0, dtype), net, params, grads,
+                                     work)
         opt.hp[codes.HP_LR], opt.hp[codes.HP_BETA1] = 0.01, 0.8
         ref.optimizer_step(opt, params, grads)
         assert done == 1 and got[-1][0] == loss
@@ -187,8 +188,8 @@ def test_subnormal_states_flush_to_zero_inside_train_epoch(backend, dtype, batch
     opt = state(OPTS[rule], params.size, dtype, fill=tiny * dtype(0.5))
     steps = ref.n_steps(6, batch_size)
     work = np.empty(layout.work_size(net, batch_size), dtype)
-    done = get_backend(backend).train_epoch(X, Y, np.arange(6), batch_size, net, params, grads,
-                                            opt, np.full(steps, 0.01), np.full(steps, 0.9),
+    done = get_backend(backend).train_epoch(X, Y, np.empty(0, dtype), np.arange(6), batch_size,
+                                            net, params, grads, opt, np.full(steps, 0.01), np.full(steps, 0.9),
                                             np.empty(steps), work)
     assert done == steps and opt.t[0] == steps
     assert np.all(opt.s1 == 0) and np.all(opt.s2 == 0)
@@ -210,7 +211,7 @@ def test_unknown_codes_do_the_same_in_every_backend(backend, dtype):
                 kernels.activation_backward(Z, Z, Z, UNKNOWN, 0.01, np.full_like(Z, 7))):
         np.testing.assert_array_equal(out, 7)
     dZ = np.full_like(Z, 7)
-    assert np.isnan(kernels.loss_grad(UNKNOWN, Z, np.zeros_like(Z), dZ))
+    assert np.isnan(kernels.loss_grad(UNKNOWN, Z, np.zeros_like(Z), np.empty(0, dtype), dZ))
     np.testing.assert_array_equal(dZ, 7)
     w = np.ones(5, dtype)
     opt = optimizer_state(UNKNOWN, np.ones(5, dtype), np.ones(5, dtype), hyperparameters(0, 0), 4)
@@ -227,8 +228,8 @@ def test_an_unknown_loss_stops_train_epoch_before_any_update(backend):
     opt = state(codes.OPT_ADAM, params.size, np.float64)
     losses = np.full(3, -1.0)
     done = get_backend(backend).train_epoch(
-        X, Y, order, 3, net, params, np.zeros_like(params), opt, np.full(3, 0.1), np.empty(0),
-        losses, np.empty(layout.work_size(net, 3)))
+        X, Y, np.empty(0), order, 3, net, params, np.zeros_like(params), opt, np.full(3, 0.1),
+        np.empty(0),        losses, np.empty(layout.work_size(net, 3)))
     assert done == 0 and np.isnan(losses[0]) and np.all(losses[1:] == -1)
     np.testing.assert_array_equal(params, start)
     assert opt.t[0] == 0

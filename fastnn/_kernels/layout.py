@@ -10,10 +10,11 @@ value. Layers are indexed k = 0..L-1 (layer k maps n_k inputs to n_{k+1} units).
 Parameters: layer k stores W_k (n_{k+1} x n_k, row-major) at ``param_at[k]``,
 then b_k (n_{k+1}); ``param_at[L]`` is the buffer's size.
 
-Work buffer for batches of up to R rows (R = :func:`capacity`), five regions::
+Work buffer for batches of up to R rows (R = :func:`capacity`), seven regions::
 
-    X batch (R n_0) | Y batch (R n_L) | A (R S) | H (R S) | D (R S) | scratch (M)
+    X batch (R n_0) | Y batch (R n_L) | w batch (R) | A (R S) | H (R S) | D (R S) | scratch (M)
 
+(w batch: the batch's sample weights, used only by weighted training)
 with S = n_1 + ... + n_L (``unit_at[L]``) and M = max(n_1, ..., n_L). In a
 batch of B <= R rows, layer k's a_k, h_k and dL/da_k are the B x n_{k+1}
 blocks at B ``unit_at[k]`` of A, H and D (:func:`block`), so smaller batches
@@ -67,27 +68,28 @@ def widest(net):
 @shared
 def work_size(net, rows):
     """Entries of a work buffer for batches of up to ``rows`` rows."""
-    return rows * (net.sizes[0] + net.sizes[-1] + 3 * net.unit_at[-1]) + widest(net)
+    return rows * (net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]) + widest(net)
 
 
 @shared
 def capacity(net, work):
     """R, the most rows a batch may have in ``work`` (the inverse of work_size)."""
-    per_row = net.sizes[0] + net.sizes[-1] + 3 * net.unit_at[-1]
+    per_row = net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]
     return (work.shape[0] - widest(net)) // per_row
 
 
 @shared
 def regions(net, work):
-    """(X batch, Y batch, A, H, D, scratch): the work buffer's regions, flat."""
+    """(X batch, Y batch, w batch, A, H, D, scratch): the work buffer's regions, flat."""
     R, S = capacity(net, work), net.unit_at[-1]
     x_end = R * net.sizes[0]
     y_end = x_end + R * net.sizes[-1]
-    a_end = y_end + R * S
+    w_end = y_end + R
+    a_end = w_end + R * S
     h_end = a_end + R * S
     d_end = h_end + R * S
-    return (work[:x_end], work[x_end:y_end], work[y_end:a_end], work[a_end:h_end],
-            work[h_end:d_end], work[d_end:d_end + widest(net)])
+    return (work[:x_end], work[x_end:y_end], work[y_end:w_end], work[w_end:a_end],
+            work[a_end:h_end], work[h_end:d_end], work[d_end:d_end + widest(net)])
 
 
 @shared

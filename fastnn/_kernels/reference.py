@@ -8,11 +8,12 @@ signatures and behaviour. The contract they all follow is written once, in
 import math
 
 import numpy as np
+from scipy.special import xlogy
 
 from .codes import (
     ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
     HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_TORCH,
-    HP_WEIGHT_DECAY, LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED, OPT_ADADELTA,
+    HP_WEIGHT_DECAY, LOSS_BCE, LOSS_POISSON, LOSS_SOFTMAX_CE, LOSS_SQUARED, OPT_ADADELTA,
     OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP, OPT_MOMENTUM, OPT_NADAM,
     OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
@@ -114,40 +115,65 @@ def _log_sum_exp(Z):
     return m + np.log(np.exp(Z - m[:, None]).sum(axis=1))
 
 
-def loss_grad(loss, Z, Y, dZ_out):
-    """Loss of logits ``Z`` (B x k) against targets ``Y`` (B x k), mean over
-    the B rows, returned as a float; writes dL/dZ into ``dZ_out``.
+def _row_weights(w, B):
+    """(u, c, total): the rows' weights u, their gradient scales c = u / total
+    and total = sum_i u_i, in float64. Unweighted (w empty): u = 1, total = B.
+    A total of 0 gives c = 0."""
+    u = np.ones(B) if w.shape[0] == 0 else w.astype(np.float64)
+    total = float(B) if w.shape[0] == 0 else float(np.sum(u))
+    return u, (u / total if total > 0 else np.zeros(B)), total
 
-    * squared error (linear output): L = (1/B) sum_i sum_j (a_ij - y_ij)^2,
-      dL/da = 2 (a - y) / B.
+
+def loss_grad(loss, Z, Y, w, dZ_out):
+    """Loss of logits ``Z`` (B x k) against targets ``Y`` (B x k), the mean
+    over the B rows weighted by ``w`` (B sample weights; empty: all 1),
+    L = sum_i w_i L_i / sum_i w_i, returned as a float; writes dL/dZ into
+    ``dZ_out``, row i scaled by c_i = w_i / sum_i w_i (1/B unweighted; 0 for
+    every row when the weights sum to 0, and then L = 0). Per row:
+
+    * squared error (linear output): L_i = sum_j (a_ij - y_ij)^2,
+      dL/da = 2 c (a - y).
     * binary cross-entropy (sigmoid output), from logits:
       -[y log sigma(a) + (1-y) log(1 - sigma(a))] = softplus(a) - y a with
-      softplus(a) = max(a, 0) + log1p(e^{-|a|}); dL/da = (sigma(a) - y) / B.
+      softplus(a) = max(a, 0) + log1p(e^{-|a|}); dL/da = c (sigma(a) - y).
     * softmax cross-entropy, from logits: L_i = sum_j y_ij (lse_i - a_ij)
       with lse_i = log sum_j e^{a_ij}; terms with y_ij = 0 are skipped, so
-      -inf logits of other classes are exact. dL/da_ij = (y_hat_ij sum_j y_ij - y_ij) / B,
+      -inf logits of other classes are exact. dL/da_ij = c (y_hat_ij sum_j y_ij - y_ij),
       which is the notes' -(e_l - y_hat) / B for a one-hot row.
+    * Poisson deviance (exp output, mean mu = e^a), from logits:
+      L_i = sum_j 2 (y log y - y a - y + e^a) (y log y = 0 at y = 0), so log mu
+      is never taken and mu underflowing to 0 is exact; dL/da = 2 c (e^a - y).
     """
-    B = Z.shape[0]
-    inv_b = Z.dtype.type(1.0 / B)
+    B, dt = Z.shape[0], Z.dtype.type
+    u, c, total = _row_weights(w, B)
+    c = c.astype(Z.dtype)[:, None]
     if loss == LOSS_SQUARED:
         diff = Z - Y
-        dZ_out[...] = (2 * inv_b) * diff
-        return float(np.sum(diff.astype(np.float64) ** 2) / B)
-    if loss == LOSS_BCE:
+        dZ_out[...] = (2 * c) * diff
+        terms = diff.astype(np.float64) ** 2
+    elif loss == LOSS_BCE:
         softplus = np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
-        dZ_out[...] = (sigmoid(Z) - Y) * inv_b
-        return float(np.sum((softplus - Y * Z).astype(np.float64)) / B)
-    if loss == LOSS_SOFTMAX_CE:
+        dZ_out[...] = (sigmoid(Z) - Y) * c
+        terms = (softplus - Y * Z).astype(np.float64)
+    elif loss == LOSS_SOFTMAX_CE:
         lse = _log_sum_exp(Z)
         with np.errstate(invalid="ignore"):
-            terms = np.where(Y != 0, Y * (lse[:, None] - Z), Z.dtype.type(0))
+            terms = np.where(Y != 0, Y * (lse[:, None] - Z), dt(0)).astype(np.float64)
         softmax(Z, dZ_out)
         dZ_out *= Y.sum(axis=1, keepdims=True)
         dZ_out -= Y
-        dZ_out *= inv_b
-        return float(np.sum(terms.astype(np.float64)) / B)
-    return math.nan
+        dZ_out *= c
+    elif loss == LOSS_POISSON:
+        mu = np.exp(Z)
+        dZ_out[...] = (2 * c) * (mu - Y)
+        y, a = Y.astype(np.float64), Z.astype(np.float64)
+        terms = 2 * (xlogy(y, y) - y * a - y + mu.astype(np.float64))
+    else:
+        return math.nan
+    if total == 0:
+        return 0.0
+    weighted = terms if w.shape[0] == 0 else np.where(u[:, None] != 0, u[:, None] * terms, 0)
+    return float(np.sum(weighted) / total)
 
 
 # --------------------------------------------------------------------------
@@ -329,7 +355,7 @@ def optimizer_step(opt, w, g):
 def _forward_batch(X, net, params, work):
     """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for the rows of X into
     the work buffer's A and H; returns the logits a_L (a view)."""
-    _, _, A, H, _, _ = regions(net, work)
+    A, H = regions(net, work)[3:5]
     B, h = X.shape[0], X
     for k in range(len(net.sizes) - 1):
         W, b = layer(params, net, k)
@@ -344,13 +370,14 @@ def forward(X, net, params, out, work):
     return out
 
 
-def loss_and_grad(X, Y, net, params, grads_out, work):
-    """Forward (Algorithm 5), the loss of the logits, backward (Algorithm 6):
-    dL/da_k lands in the work buffer's D, dL/dtheta in ``grads_out``; returns the loss."""
+def loss_and_grad(X, Y, w, net, params, grads_out, work):
+    """Forward (Algorithm 5), the loss of the logits (weighted by the rows'
+    sample weights ``w``; empty: unweighted), backward (Algorithm 6): dL/da_k
+    lands in the work buffer's D, dL/dtheta in ``grads_out``; returns the loss."""
     logits = _forward_batch(X, net, params, work)
-    _, _, A, H, D, _ = regions(net, work)
+    A, H, D = regions(net, work)[3:6]
     B, L = X.shape[0], len(net.sizes) - 1
-    value = loss_grad(net.loss, logits, Y, block(D, net, L - 1, B))
+    value = loss_grad(net.loss, logits, Y, w, block(D, net, L - 1, B))
     for k in range(L - 1, -1, -1):
         W, _ = layer(params, net, k)
         dW, db = layer(grads_out, net, k)
@@ -362,11 +389,12 @@ def loss_and_grad(X, Y, net, params, grads_out, work):
     return value
 
 
-def train_epoch(X, Y, order, batch_size, net, params, grads, opt, lrs, betas, losses_out, work):
+def train_epoch(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
+                work):
     """One epoch of mini-batch gradient descent (epoch.step_epoch with this
     backend's loss_and_grad and optimizer_step)."""
-    return step_epoch(loss_and_grad, lambda x, y: optimizer_step(opt, params, grads),
-                      X, Y, order, batch_size, net, params, grads, opt, lrs, betas,
+    return step_epoch(loss_and_grad, lambda x, y, wb: optimizer_step(opt, params, grads),
+                      X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas,
                       losses_out, work)
 
 

@@ -35,6 +35,7 @@ cdef struct Net:
 cdef struct Work:             # layout.regions, as floating* in the buffer's dtype
     void* x
     void* y
+    void* wb                  # the batch's sample weights
     void* A
     void* H
     void* D
@@ -59,11 +60,11 @@ cdef floating* start(floating[::1] region) noexcept:
 
 cdef Work work_struct(net, work, floating* like):
     """Pointers to the regions of the work buffer (layout.regions)."""
-    cdef floating[::1] x, y, A, H, D, scratch
-    x, y, A, H, D, scratch = regions(net, work)
+    cdef floating[::1] x, y, wb, A, H, D, scratch
+    x, y, wb, A, H, D, scratch = regions(net, work)
     cdef Work c
-    c.x, c.y, c.A, c.H, c.D, c.scratch = (start(x), start(y), start(A), start(H), start(D),
-                                          start(scratch))
+    c.x, c.y, c.wb, c.A, c.H, c.D, c.scratch = (start(x), start(y), start(wb), start(A),
+                                                start(H), start(D), start(scratch))
     return c
 
 
@@ -90,11 +91,12 @@ cdef void cy_forward(const Net* net, const floating* X, Py_ssize_t B, const floa
         h = Hk
 
 
-cdef double cy_loss(const Net* net, const floating* Y, Py_ssize_t B,
+cdef double cy_loss(const Net* net, const floating* Y, const floating* sw, Py_ssize_t B,
                     const Work* w) noexcept nogil:
-    """The loss of the logits in A against Y; dL/da_L into D."""
+    """The loss of the logits in A against Y, weighted by the rows' sample
+    weights sw (NULL: unweighted); dL/da_L into D."""
     cdef Py_ssize_t L = net.n_layers
-    return cy_loss_grad(net.loss, block(<floating*>w.A, net, L - 1, B), Y,
+    return cy_loss_grad(net.loss, block(<floating*>w.A, net, L - 1, B), Y, sw,
                         block(<floating*>w.D, net, L - 1, B), B, net.sizes[L])
 
 
@@ -191,29 +193,32 @@ def forward(const floating[:, ::1] X, net, const floating[::1] params, floating[
     return out.base
 
 
-def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, net,
-                  const floating[::1] params, floating[::1] grads_out, work):
-    """Forward (Algorithm 5), the loss of the logits, backward (Algorithm 6);
-    writes dL/dtheta into ``grads_out`` (params' layout); returns the loss."""
+def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floating[::1] sw,
+                  net, const floating[::1] params, floating[::1] grads_out, work):
+    """Forward (Algorithm 5), the loss of the logits (weighted by ``sw``; empty:
+    unweighted), backward (Algorithm 6); writes dL/dtheta into ``grads_out``
+    (params' layout); returns the loss."""
     cdef Net c = net_struct(net)
     cdef Work w = work_struct(net, work, &grads_out[0])
     cdef Py_ssize_t B = X.shape[0]
+    cdef const floating* weights = &sw[0] if sw.shape[0] > 0 else NULL
     cdef double value
     with nogil:
         cy_forward(&c, &X[0, 0], B, &params[0], &w)
-        value = cy_loss(&c, &Y[0, 0], B, &w)
+        value = cy_loss(&c, &Y[0, 0], weights, B, &w)
         cy_backward(&c, &X[0, 0], B, &params[0], &w, &grads_out[0])
     return value
 
 
-def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const int64_t[::1] order,
-                Py_ssize_t batch_size, net, floating[::1] params, floating[::1] grads, opt,
+def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floating[::1] sw,
+                const int64_t[::1] order, Py_ssize_t batch_size, net, floating[::1] params,
+                floating[::1] grads, opt,
                 const double[::1] lrs, const double[::1] betas, double[::1] losses_out, work):
     """One epoch of mini-batch gradient descent in one call (see
     epoch.step_epoch for what a step does); returns the number of updates.
 
-    Batches are taken in place when their rows are consecutive, else gathered
-    into the work buffer. SGD without weight decay fuses its update into the
+    Batches (and their sample weights ``sw``, when not empty) are taken in
+    place when their rows are consecutive, else gathered into the work buffer. SGD without weight decay fuses its update into the
     backward pass (sgd_backward_step) on every step but the last, so that
     ``grads`` still ends holding the last gradient, as in the reference."""
     cdef Net c = net_struct(net)
@@ -226,14 +231,17 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const int64_
     cdef const int64_t* rows
     cdef const floating* x
     cdef const floating* y
+    cdef const floating* weights = NULL
     cdef double value
     with nogil:
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
             x = batch_block(&X[0, 0], n0, rows, Bs, <floating*>w.x)
             y = batch_block(&Y[0, 0], nL, rows, Bs, <floating*>w.y)
+            if sw.shape[0] > 0:
+                weights = batch_block(&sw[0], 1, rows, Bs, <floating*>w.wb)
             cy_forward(&c, x, Bs, &params[0], &w)
-            value = cy_loss(&c, y, Bs, &w)
+            value = cy_loss(&c, y, weights, Bs, &w)
             losses_out[s] = value
             fused = plain_sgd and s + 1 < steps and isfinite(value)
             if not fused:

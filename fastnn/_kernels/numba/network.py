@@ -16,7 +16,7 @@ from .stochastic import copy, train_stochastic
 def forward_batch(X, net, params, work):
     """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for the rows of X,
     into the work buffer's A and H; returns the logits a_L (a view)."""
-    _, _, A, H, _, _ = regions(net, work)
+    _, _, _, A, H, _, _ = regions(net, work)
     B, L = X.shape[0], net.sizes.size - 1
     W, b = layer(params, net, 0)
     dense_forward(X, W, b, net.acts[0], net.alpha, block(A, net, 0, B), block(H, net, 0, B))
@@ -28,13 +28,13 @@ def forward_batch(X, net, params, work):
 
 
 @kernel
-def backward_batch(X, Y, net, params, grads, work):
-    """The loss of the logits left in the work buffer by forward_batch, then
-    Algorithm 6 layer by layer (dL/da_k into D, dL/dtheta into ``grads``);
-    returns the loss."""
-    _, _, A, H, D, _ = regions(net, work)
+def backward_batch(X, Y, w, net, params, grads, work):
+    """The loss of the logits left in the work buffer by forward_batch
+    (weighted by the rows' weights ``w``, empty: unweighted), then Algorithm 6
+    layer by layer (dL/da_k into D, dL/dtheta into ``grads``); returns the loss."""
+    _, _, _, A, H, D, _ = regions(net, work)
     B, L = X.shape[0], net.sizes.size - 1
-    value = loss_grad(net.loss, block(A, net, L - 1, B), Y, block(D, net, L - 1, B))
+    value = loss_grad(net.loss, block(A, net, L - 1, B), Y, w, block(D, net, L - 1, B))
     for k in range(L - 1, -1, -1):
         W, _ = layer(params, net, k)
         dW, db = layer(grads, net, k)
@@ -55,11 +55,11 @@ def forward(X, net, params, out, work):
 
 
 @kernel
-def loss_and_grad(X, Y, net, params, grads_out, work):
-    """Forward, the loss of the logits, backward; writes dL/dtheta into
-    ``grads_out`` (params' layout); returns the loss."""
+def loss_and_grad(X, Y, w, net, params, grads_out, work):
+    """Forward, the loss of the logits (weighted by ``w``; empty: unweighted),
+    backward; writes dL/dtheta into ``grads_out`` (params' layout); returns the loss."""
     forward_batch(X, net, params, work)
-    return backward_batch(X, Y, net, params, grads_out, work)
+    return backward_batch(X, Y, w, net, params, grads_out, work)
 
 
 @kernel
@@ -69,20 +69,32 @@ def gather(X, order, lo, out):
         copy(X[order[lo + r]], out[r])
 
 
-def train_epoch(X, Y, order, batch_size, net, params, grads, opt, lrs, betas, losses_out, work):
+@kernel
+def gather_weights(w, order, lo, out):
+    """The batch's sample weights w[order[lo + r]] in ``out`` (w itself when empty)."""
+    if w.size == 0:
+        return w
+    for r in range(out.size):
+        out[r] = w[order[lo + r]]
+    return out
+
+
+def train_epoch(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
+                work):
     """One epoch of mini-batch gradient descent in one compiled call (see
     epoch.step_epoch for what a step does). B = 1 runs the fused per-sample
     loop (stochastic.py); each path compiles only when first used."""
     epoch = train_stochastic if batch_size == 1 else train_batches
-    return epoch(X, Y, order, batch_size, net, params, grads, opt, lrs, betas, losses_out, work)
+    return epoch(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
+                 work)
 
 
 @kernel
-def train_batches(X, Y, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
+def train_batches(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
                   work):
     """train_epoch for any batch size, through forward_batch, backward_batch and
     optimizer_step; nothing is allocated."""
-    xb, yb, _, _, _, _ = regions(net, work)
+    xb, yb, wb, _, _, _, _ = regions(net, work)
     steps = n_steps(order.size, batch_size)
     for s in range(steps):
         lo = s * batch_size
@@ -90,8 +102,9 @@ def train_batches(X, Y, order, batch_size, net, params, grads, opt, lrs, betas, 
         x, y = matrix(xb, B, X.shape[1]), matrix(yb, B, Y.shape[1])
         gather(X, order, lo, x)
         gather(Y, order, lo, y)
+        v = gather_weights(w, order, lo, wb[:B])
         forward_batch(x, net, params, work)
-        value = backward_batch(x, y, net, params, grads, work)
+        value = backward_batch(x, y, v, net, params, grads, work)
         losses_out[s] = value
         if not math.isfinite(value):
             return s

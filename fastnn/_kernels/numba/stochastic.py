@@ -47,11 +47,11 @@ def sample_forward(x, net, params, A, H):
 
 
 @kernel
-def sample_deltas(y, net, params, A, H, D):
-    """delta_L = dL/da_L from the loss (returned), then
-    delta_{k-1} = g'(a_{k-1}) * (W_k^T delta_k) down to the first layer."""
+def sample_deltas(y, w, net, params, A, H, D):
+    """delta_L = dL/da_L from the loss (returned; ``w`` the sample's weight, or
+    empty), then delta_{k-1} = g'(a_{k-1}) * (W_k^T delta_k) down to the first layer."""
     L = net.sizes.size - 1
-    value = loss_grad(net.loss, block(A, net, L - 1, 1), y.reshape(1, y.size),
+    value = loss_grad(net.loss, block(A, net, L - 1, 1), y.reshape(1, y.size), w,
                       block(D, net, L - 1, 1))
     for k in range(L - 1, 0, -1):
         W, _ = layer(params, net, k)
@@ -113,18 +113,20 @@ def sample_sgd(x, net, params, lr, H, D):
 
 
 @kernel
-def train_stochastic(X, Y, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
-                     work):
+def train_stochastic(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas,
+                     losses_out, work):
     """train_epoch for ``batch_size`` 1, same contract and result (``grads``
     ends holding the last sample's gradient). Plain SGD without weight decay
     updates W_k from the deltas directly (layer_sgd); every other rule gets the
-    gradient in ``grads`` and optimizer_step."""
-    _, _, A, H, D, _ = regions(net, work)
+    gradient in ``grads`` and optimizer_step. A sample's weight w_i scales its
+    loss by w_i / w_i: 1, or 0 for a weight of 0 (scikit-learn's normalisation)."""
+    _, _, _, A, H, D, _ = regions(net, work)
     sparse = opt.code == OPT_SGD and scalar(opt.hp[HP_WEIGHT_DECAY], params) == 0
     for s in range(order.size):
         x, y = X[order[s]], Y[order[s]]
+        v = w if w.size == 0 else w[order[s]:order[s] + 1]
         sample_forward(x, net, params, A, H)
-        value = sample_deltas(y, net, params, A, H, D)
+        value = sample_deltas(y, v, net, params, A, H, D)
         losses_out[s] = value
         finite = math.isfinite(value)
         if not (sparse and finite):
