@@ -128,7 +128,7 @@ def test_fitted_estimators_export(dtype, tmp_path):
              .fit(X, rng.integers(0, 3, 60)), lambda e: e.predict_proba(X)),
             (MLPClassifier((6,), max_iter=5, dtype=dtype, random_state=0)
              .fit(X, rng.integers(0, 2, 60)), lambda e: e.predict_proba(X)[:, 1:]),
-            (MLPRegressor((6,), max_iter=5, dtype=dtype, random_state=0)
+            (MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, dtype=dtype, random_state=0)
              .fit(X, rng.standard_normal(60)), lambda e: e.predict(X)[:, None])):
         path = export.to_onnx(est, tmp_path / "est.onnx")
         session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
