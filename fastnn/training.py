@@ -241,7 +241,7 @@ def _record(history, net, loss, lr, val, start):
     if val is not None:
         history.val_loss.append(net.loss_value(*val))
         if net.is_classifier:
-            history.val_accuracy.append(_accuracy(net, *val))
+            history.val_accuracy.append(net.accuracy(*val))
     history.time.append(time.perf_counter() - start)
 
 
@@ -401,13 +401,6 @@ def _diverged(callbacks, epoch, step):
         warnings.warn(message, RuntimeWarning, stacklevel=3)
         return True
     raise DivergenceError(message)
-
-
-def _accuracy(net, X, Y):
-    P = net.forward(X)
-    if net.output == "softmax":
-        return float(np.mean(P.argmax(axis=1) == Y.argmax(axis=1)))
-    return float(np.mean((P >= 0.5) == (Y >= 0.5)))
 
 
 def _last(history):
