@@ -83,11 +83,11 @@ class Archive:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise self.Invalid(f"not an .npz archive ({exc})") from None
-        infos = self.zip.infolist()
-        self.names = [info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                      for info in infos]
-        if len(set(self.names)) != len(self.names):
-            raise self.Invalid("it holds the same array twice")
+        files = [info.filename for info in self.zip.infolist()]
+        if len(set(files)) != len(files):
+            raise self.Invalid("it holds the same entry twice")
+        self.names = [f[:-4] for f in files if f.endswith(".npy")]
+        self.others = [f for f in files if not f.endswith(".npy")]
 
     def __enter__(self):
         return self
@@ -98,7 +98,7 @@ class Archive:
     def require(self, names):
         """The archive must hold exactly the arrays ``names``."""
         missing = [n for n in names if n not in self.names]
-        extra = [n for n in self.names if n not in names]
+        extra = [n for n in self.names if n not in names] + self.others
         if missing:
             raise self.Invalid(f"it lacks {', '.join(map(repr, missing))}")
         if extra:
@@ -110,8 +110,9 @@ class Archive:
         entries) and, when given, ``itemsize`` bytes per entry."""
         if name not in self.names:
             raise self.Invalid(f"it lacks {name!r}")
+        info = self.zip.getinfo(name + ".npy")
         try:
-            with self.zip.open(name + ".npy") as f:
+            with self.zip.open(info) as f:
                 dtype, found = self._header(f, name)
                 if dtype.kind not in kinds or (itemsize is not None and dtype.itemsize != itemsize):
                     raise self.Invalid(f"{name!r} has dtype {dtype}")
@@ -119,6 +120,8 @@ class Archive:
                         shape is None and (len(found) != 1 or found[0] > max_size)):
                     raise self.Invalid(f"{name!r} has shape {found}")
                 count = int(np.prod(found, dtype=np.int64))
+                if info.file_size - f.tell() < count * dtype.itemsize:
+                    raise self.Invalid(f"{name!r} is truncated")
                 data = f.read(count * dtype.itemsize)
         except (zipfile.BadZipFile, OSError, EOFError, RuntimeError,
                 NotImplementedError) as exc:

@@ -75,7 +75,7 @@ class MLP:
         self.alpha = _check_alpha(alpha)
         self.dtype = _check_dtype(dtype)
         self.backend_name = resolve_backend_name(backend)
-        n = sum(int(o) * (int(i) + 1) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        n = n_parameters(self.sizes)
         self.params = np.zeros(n, dtype=self.dtype)
         self.grads = np.zeros(n, dtype=self.dtype)
         self._bind()
@@ -306,13 +306,18 @@ class MLP:
         activation = archive.read("activation", "U", shape=(max(len(sizes) - 2, 0),))
         dtype = archive.read_text("dtype")
         try:
-            net = cls(sizes.tolist(), activation=[str(a) for a in activation],
-                      output=archive.read_text("output"), loss=archive.read_text("loss"),
-                      dtype=dtype, alpha=float(archive.read("alpha", "f", shape=())),
-                      backend=backend, init="random")
+            n = n_parameters(_check_sizes(sizes.tolist()))
+            settings = dict(activation=[str(a) for a in activation],
+                            output=archive.read_text("output"), loss=archive.read_text("loss"),
+                            dtype=_check_dtype(dtype),
+                            alpha=_check_alpha(archive.read("alpha", "f", shape=())[()]))
         except (TypeError, ValueError) as exc:
             raise invalid(f"it declares an invalid network ({exc})") from None
-        params = archive.read("params", "f", shape=net.params.shape, itemsize=net.dtype.itemsize)
+        params = archive.read("params", "f", shape=(n,), itemsize=settings["dtype"].itemsize)
+        try:
+            net = cls(sizes.tolist(), backend=backend, init="random", **settings)
+        except (TypeError, ValueError) as exc:
+            raise invalid(f"it declares an invalid network ({exc})") from None
         if not np.all(np.isfinite(params)):
             raise invalid("'params' holds NaN or infinity")
         net.params[...] = params
@@ -322,7 +327,12 @@ class MLP:
 FILE_KEYS = ("format", "version", "sizes", "activation", "output", "loss", "alpha", "dtype",
              "params")
 MAX_LAYERS = 1024           # weight layers of a network
-MAX_PARAMETERS = 2 ** 31    # weights and biases of a network
+MAX_PARAMETERS = 2 ** 28    # weights and biases of a network (1 GiB in float32)
+
+
+def n_parameters(sizes):
+    """Weights and biases of a network of layer sizes ``sizes``: sum of n_out (n_in + 1)."""
+    return sum(int(o) * (int(i) + 1) for i, o in zip(sizes[:-1], sizes[1:]))
 
 
 def _check_path(path):
@@ -359,7 +369,7 @@ def _check_sizes(layer_sizes):
         raise ValueError(f"layer_sizes={layer_sizes!r} must hold integers >= 1")
     if len(sizes) > MAX_LAYERS + 1:
         raise ValueError(f"layer_sizes has {len(sizes) - 1} layers; at most {MAX_LAYERS}")
-    n = sum(o * (i + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+    n = n_parameters(sizes)
     if n > MAX_PARAMETERS:
         raise ValueError(f"layer_sizes={sizes} needs {n} parameters; at most {MAX_PARAMETERS}")
     return np.array(sizes, dtype=np.int64)
