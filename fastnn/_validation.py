@@ -126,3 +126,15 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     check_all_finite(arr, name)
     return arr
+
+
+def check_random_state(value, name="random_state"):
+    """``value`` (None, an integer >= 0 or a numpy.random.Generator) as a Generator."""
+    if value is None or isinstance(value, np.random.Generator):
+        return np.random.default_rng(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None, an integer >= 0 or a numpy.random.Generator, "
+                        f"got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return np.random.default_rng(int(value))

@@ -10,7 +10,7 @@ import numpy as np
 from . import _npzfile, activations, losses
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.reference import layer_views
-from ._validation import as_float_array, check_all_finite, check_real
+from ._validation import as_float_array, check_all_finite, check_random_state, check_real
 
 FORMAT = "fastnn-mlp"
 FORMAT_VERSION = 1
@@ -102,7 +102,7 @@ class MLP:
         """(Re)draw W of every layer by ``init`` from ``random_state``; b = 0."""
         if init not in INITS:
             raise ValueError(f"init={init!r} is unknown; valid: {', '.join(INITS)}")
-        rng = np.random.default_rng(random_state)
+        rng = check_random_state(random_state)
         for k, layer in enumerate(self.layers):
             n_out, n_in = layer.W.shape
             rule = init

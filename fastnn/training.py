@@ -18,6 +18,7 @@ from ._kernels.codes import HP_BETA1, HP_LR
 from ._kernels.reference import n_steps
 from ._interrupt import deferred_interrupts
 from ._validation import check_int
+from ._validation import check_random_state
 from .callbacks import TerminateOnNaN
 
 
@@ -215,16 +216,11 @@ def _shuffler(random_state):
     None: fresh entropy) the permutation of epoch e is a function of
     (random_state, e) alone, so ``initial_epoch`` resumes a run exactly; a
     ``numpy.random.Generator`` is drawn from in turn, one permutation per epoch."""
+    rng = check_random_state(random_state)
     if isinstance(random_state, np.random.Generator):
-        return lambda epoch, n: random_state.permutation(n)
-    if random_state is None:
-        random_state = np.random.SeedSequence().entropy
-    elif isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise TypeError(f"random_state must be None, an integer >= 0 or a numpy.random.Generator, "
-                        f"got {random_state!r}")
-    elif random_state < 0:
-        raise ValueError(f"random_state must be an integer >= 0, got {random_state!r}")
-    return lambda epoch, n: epoch_order(int(random_state), epoch, n)
+        return lambda epoch, n: rng.permutation(n)
+    seed = np.random.SeedSequence().entropy if random_state is None else int(random_state)
+    return lambda epoch, n: epoch_order(seed, epoch, n)
 
 
 def epoch_order(seed, epoch, n):
