@@ -58,6 +58,21 @@ def check_int(value, name, minimum=None):
     return value
 
 
+def check_choice(value, name, choices):
+    """``value``, which must be one of ``choices`` (strings or ints)."""
+    kind = str if isinstance(choices[0], str) else numbers.Integral
+    if isinstance(value, bool) or not isinstance(value, kind) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_flag(value, name):
+    """``value`` as a bool; it must be True or False (numpy.bool_ too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_float_dtype(dtype, name):
     """``dtype`` as a NumPy dtype, which must be float32 or float64."""
     try:
@@ -104,6 +119,14 @@ def check_buffer(x, name, dtype=None, shape=None, writable=False):
     return x
 
 
+def as_array(x, name):
+    """``numpy.asarray(x)``, with a TypeError naming ``name`` for ragged or odd input."""
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array: {exc}") from None
+
+
 def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     """``x`` as a C-contiguous float array with only finite values.
 
@@ -111,10 +134,7 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     integers and bools become float64. Non-numeric input is a TypeError; the
     wrong number of dimensions, an empty array (unless ``allow_empty``), NaN
     or infinity is a ValueError."""
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    arr = as_array(x, name)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if dtype is None:

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from scipy.optimize import linprog
 
-from ._validation import check_int
+from ._validation import as_array, check_int
 
 # count_linearly_separable works on truth tables held as the bits of a uint64:
 # bit r is f(row r), so n <= 6.
@@ -51,10 +51,7 @@ def truth_table(f, n):
 
 def check_table(table, name="table"):
     """``table`` as a uint8 0/1 vector of length 2^n; returns (table, n)."""
-    try:
-        arr = np.asarray(table)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array of 0/1 values: {exc}") from None
+    arr = as_array(table, name)
     if arr.dtype.kind not in "biu":
         raise TypeError(f"{name} must hold 0/1 integers or bools, got dtype {arr.dtype}")
     if arr.ndim != 1 or arr.size == 0 or arr.size & (arr.size - 1):

@@ -10,7 +10,9 @@ import numpy as np
 from . import _npzfile, activations, losses
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.reference import layer_views
-from ._validation import as_float_array, check_all_finite, check_random_state, check_real
+from ._validation import (
+    as_array, as_float_array, check_all_finite, check_choice, check_random_state, check_real,
+)
 
 FORMAT = "fastnn-mlp"
 FORMAT_VERSION = 1
@@ -100,8 +102,7 @@ class MLP:
     # -- construction -----------------------------------------------------
     def initialize(self, init="auto", random_state=None):
         """(Re)draw W of every layer by ``init`` from ``random_state``; b = 0."""
-        if init not in INITS:
-            raise ValueError(f"init={init!r} is unknown; valid: {', '.join(INITS)}")
+        check_choice(init, "init", INITS)
         rng = check_random_state(random_state)
         for k, layer in enumerate(self.layers):
             n_out, n_in = layer.W.shape
@@ -152,10 +153,7 @@ class MLP:
         become one-hot rows for softmax; 1-D targets of a one-output network
         become a column."""
         k = self.n_outputs
-        try:
-            y_arr = np.asarray(y)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must be an array of targets: {exc}") from None
+        y_arr = as_array(y, name)
         if y_arr.ndim not in (1, 2):
             raise ValueError(f"{name} must be 1-D (labels or values) or 2-D (one row per sample), "
                              f"got shape {y_arr.shape}")
@@ -343,10 +341,15 @@ def _check_path(path):
 
 
 def _check_dtype(dtype):
-    try:
-        dt = None if dtype is None else np.dtype(dtype)
-    except TypeError:
-        dt = None
+    """float32 or float64, from a name ("float32", "f8", ...), a numpy dtype or a type."""
+    dt = None
+    if isinstance(dtype, (str, np.dtype, type)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                dt = np.dtype(dtype)
+            except (TypeError, ValueError):
+                pass
     if dt is None or dt.name not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not supported; use float32 or float64")
     return dt

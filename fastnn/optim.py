@@ -39,7 +39,7 @@ from ._kernels.codes import (
     OPT_MAXPROP, OPT_MOMENTUM, OPT_NADAM, OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
 from ._validation import (
-    check_all_finite, check_buffer, check_float_dtype, check_in_range, check_int,
+    check_all_finite, check_buffer, check_flag, check_float_dtype, check_in_range, check_int,
     check_nonnegative, check_positive,
 )
 
@@ -125,7 +125,7 @@ class Optimizer:
             setattr(self, name, value)
         self.backend_name = resolve_backend_name(backend)
         self.backend = get_backend(self.backend_name)
-        self.check_finite = bool(check_finite)
+        self.check_finite = check_flag(check_finite, "check_finite")
         self.reset()
 
     @property

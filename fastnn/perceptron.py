@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import get_backend
-from ._validation import as_float_array, check_int, check_positive, check_random_state
+from ._validation import (
+    as_array, as_float_array, check_choice, check_in_range, check_int, check_random_state,
+)
 from .boolean import check_table, inputs
 
 # Epochs of random order handed to one kernel call: at most this many indices.
@@ -50,7 +52,7 @@ def _modified_inputs(X, y):
 
 
 def _check_labels(y, n_samples):
-    y = np.asarray(y)
+    y = as_array(y, "y")
     if y.dtype.kind not in "biu":
         raise TypeError(f"y must hold 0/1 integers or bools, got dtype {y.dtype}")
     if y.shape != (n_samples,):
@@ -94,8 +96,7 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
     ``record=True`` keeps the weights after every epoch in ``history``."""
     X = as_float_array(X, "X", dtype=dtype, ndim=2)
     y = _check_labels(y, X.shape[0])
-    if algorithm not in (1, 2):
-        raise ValueError(f"algorithm must be 1 or 2, got {algorithm!r}")
+    check_choice(algorithm, "algorithm", (1, 2))
     max_epochs = check_int(max_epochs, "max_epochs", minimum=1)
     kernel = get_backend(backend).perceptron_train
     rng = check_random_state(random_state)
@@ -143,12 +144,15 @@ def correction_bound(delta, w_star=None, w0=None):
         k <= (1 - 2 a delta + sqrt(1 - 4 a delta + 4 delta^2 c)) / (2 delta^2)
 
     (the case a + k delta < 0 gives k < -a/delta, which is smaller). For
-    w0 = 0 this is k <= 1 / delta^2."""
-    delta = check_positive(delta, "delta")
+    w0 = 0 this is k <= 1 / delta^2. Since ||p|| = ||w*|| = 1, delta is in (0, 1]."""
+    delta = check_in_range(delta, "delta", 0.0, 1.0, lo_open=True)
     a = 0.0 if w0 is None else float(np.dot(w_star, w0))
     c = 0.0 if w0 is None else float(np.dot(w0, w0))
     root = math.sqrt(1 - 4 * a * delta + 4 * delta ** 2 * c)
-    return (1 - 2 * a * delta + root) / (2 * delta ** 2)
+    bound = (1 - 2 * a * delta + root) / (2 * delta) / delta
+    if not math.isfinite(bound):
+        raise ValueError(f"delta={delta!r} is so small that the bound exceeds the float range")
+    return bound
 
 
 @dataclass

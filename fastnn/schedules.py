@@ -416,7 +416,7 @@ def _bounds(lr_min, lr_max):
 
 def _count(name, value, minimum):
     try:
-        result = operator.index(value)
+        result = int(operator.index(value))
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {value!r}") from None
     if result < minimum:

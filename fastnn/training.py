@@ -18,7 +18,7 @@ from ._kernels.codes import HP_BETA1, HP_LR
 from ._kernels.reference import n_steps
 from ._interrupt import deferred_interrupts
 from ._validation import check_int
-from ._validation import check_random_state
+from ._validation import check_choice, check_flag, check_random_state
 from .callbacks import TerminateOnNaN
 
 
@@ -77,9 +77,9 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     epochs = _check_count(epochs, "epochs", minimum=0)
     initial_epoch = _check_count(initial_epoch, "initial_epoch", minimum=0)
     B = len(X) if batch_size is None else min(_check_count(batch_size, "batch_size", 1), len(X))
-    shuffle, fast = _check_flag(shuffle, "shuffle"), _check_flag(fast, "fast")
-    if schedule_unit not in ("step", "epoch"):
-        raise ValueError(f"schedule_unit={schedule_unit!r} must be 'step' or 'epoch'")
+    shuffle, fast = check_flag(shuffle, "shuffle"), check_flag(fast, "fast")
+    progress = check_flag(progress, "progress")
+    check_choice(schedule_unit, "schedule_unit", ("step", "epoch"))
     schedule = _check_schedule(schedule, "schedule")
     momentum_schedule = _check_schedule(momentum_schedule, "momentum_schedule")
     if line_search is not None:
@@ -384,12 +384,6 @@ def _check_callbacks(callbacks):
     return callbacks
 
 
-def _check_flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _diverged(callbacks, epoch, step):
     message = (f"loss became NaN or infinite in epoch {epoch}, step {step} "
                f"(the update of that step was not applied); lower the learning rate")
@@ -417,7 +411,10 @@ def _check_count(value, name, minimum):
 
 
 def _check_line_search(candidates):
-    lrs = np.asarray(candidates, dtype=np.float64).ravel()
+    try:
+        lrs = np.asarray(candidates, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"line_search={candidates!r} must be a sequence of learning rates") from None
     if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
         raise ValueError(f"line_search={candidates!r} must be a non-empty sequence of "
                          f"positive learning rates")
