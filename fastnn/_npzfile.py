@@ -1,72 +1,14 @@
-"""Model files as ``.npz`` archives: written atomically, read header first.
-
-Writing goes to a temporary file named ``.fastnn-<pid>-<random>.tmp`` in the
-target folder, created with mode 0666 masked by the umask, then renamed over
-the target: a reader sees the old file or the new one, never a mixture. The
-temporary file is removed on any exception; one left by a killed process
-(whose pid no longer runs) is removed by the next save into that folder.
+"""Reading ``.npz`` archives header first (writing: :mod:`fastnn._files`).
 
 Reading never unpickles and never decompresses an array before its header
 (shape and dtype, ``numpy.lib.format``) has been checked against what the
 caller expects, so a file costs no more memory than the arrays it may hold.
 """
-import os
-import re
-import secrets
 import zipfile
 
 import numpy as np
 
-TEMP_PATTERN = re.compile(r"\.fastnn-(\d+)-[0-9a-f]{16}\.tmp\Z")
 MAX_TEXT = 64     # characters of a string field
-
-
-def write_atomic(path, arrays):
-    """Write ``arrays`` (name -> array) as an .npz file at ``path`` atomically."""
-    folder = os.path.dirname(os.path.abspath(path))
-    remove_stale_temps(folder)
-    tmp = os.path.join(folder, f".fastnn-{os.getpid()}-{secrets.token_hex(8)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def remove_stale_temps(folder):
-    """Remove this module's temporary files in ``folder`` whose writer is gone."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        match = TEMP_PATTERN.match(name)
-        if match and not _running(int(match.group(1))):
-            _remove(os.path.join(folder, name))
-
-
-def _running(pid):
-    if pid == os.getpid():
-        return False            # this process writes one file at a time
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 class Archive:

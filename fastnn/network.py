@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _npzfile, activations, losses
+from ._files import atomic_writer
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.reference import layer_views
 from ._validation import (
@@ -260,18 +261,31 @@ class MLP:
             raise ValueError("activation='step' has no useful derivative: a network with step "
                              "units can run forward but cannot be trained by gradient descent")
 
+    # -- other tools (fastnn.export) --------------------------------------
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` with the same outputs; see :func:`fastnn.export.to_torch`."""
+        from .export import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, output=None, backend=None):
+        """The MLP of a ``torch.nn.Sequential`` of Linear and activation layers;
+        see :func:`fastnn.export.from_torch` (how the output function is read)."""
+        from .export import from_torch
+        return from_torch(module, output=output, backend=backend)
+
     # -- persistence ------------------------------------------------------
     def save(self, path):
         """Write the architecture and parameters to a versioned ``.npz`` file,
-        atomically (see :mod:`fastnn._npzfile`): ``path`` afterwards holds the
-        old file or the new one, never a part; its mode follows the umask."""
+        atomically (see :func:`fastnn._files.atomic_writer`): ``path`` afterwards
+        holds the old file or the new one, never a part; its mode follows the umask."""
         path = _check_path(path)
-        _npzfile.write_atomic(path, {
-            "format": np.array(FORMAT), "version": np.array(FORMAT_VERSION),
-            "sizes": self.sizes, "activation": np.array(self.activation, dtype=str),
-            "output": np.array(self.output), "loss": np.array(self.loss),
-            "alpha": np.array(self.alpha), "dtype": np.array(self.dtype.name),
-            "params": self.params})
+        with atomic_writer(path, suffix=".npz") as f:
+            np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
+                     sizes=self.sizes, activation=np.array(self.activation, dtype=str),
+                     output=np.array(self.output), loss=np.array(self.loss),
+                     alpha=np.array(self.alpha), dtype=np.array(self.dtype.name),
+                     params=self.params)
         return path
 
     @classmethod

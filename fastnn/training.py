@@ -1,9 +1,11 @@
 """The fit loop: batch, stochastic and mini-batch gradient descent (notes 5.3).
 
-One epoch of the compiled backends is ONE kernel call (``train_epoch``):
-index order, batch gather, forward, backward and optimizer update all run
-without Python. The per-step path (``fast=False``, and the NumPy backend)
-composes the same kernels from Python and is the fast path's reference.
+An epoch of the compiled backends is a few kernel calls (``train_epoch`` on
+consecutive chunks of its steps, each a few milliseconds of work, so that
+Ctrl-C is seen quickly): index order, batch gather, forward, backward and
+optimizer update all run without Python. The per-step path (``fast=False``,
+and the NumPy backend) composes the same kernels from Python and is the fast
+path's reference.
 """
 import math
 import time
@@ -11,15 +13,14 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import optim as optim_module
 from ._kernels.codes import HP_BETA1, HP_LR
 from ._kernels.reference import n_steps
 from ._interrupt import deferred_interrupts
-from ._validation import check_int
 from ._validation import check_choice, check_flag, check_random_state
 from .callbacks import TerminateOnNaN
+from .progress import Progress
 
 
 class DivergenceError(FloatingPointError):
@@ -99,7 +100,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     history = History()
     for cb in callbacks:
         cb.on_train_begin(net, history)
-    bar = tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
+    bar = Progress(epochs, "fit", "epoch", enabled=progress)
     with deferred_interrupts() as interrupts:
         checkpoint = _Checkpoint(net, opt, (s1, s2), needed=steps > chunk or not interrupts.deferred)
         try:
@@ -124,8 +125,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
                 if schedule is not None and getattr(schedule, "is_validation_driven", False):
                     schedule.update(history.val_loss[-1] if val is not None else history.loss[-1])
                 interrupts.critical = False
-                bar.update()
-                bar.set_postfix(_last(history))
+                bar.update(_last(history))
                 if any([cb.on_epoch_end(net, epoch, _last(history)) for cb in callbacks]):
                     history.stopped_early = True
                     break

