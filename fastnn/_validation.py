@@ -124,7 +124,7 @@ def as_array(x, name):
     try:
         return np.asarray(x)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array: {exc}") from None
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
 
 
 def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
