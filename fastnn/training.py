@@ -152,7 +152,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
 # (forward, backward, update) plus a fixed cost: STEP_COST for a compiled step,
 # PYTHON_STEP_COST for one composed from Python (NumPy backend, fast=False,
 # line search), whose overhead is tens of microseconds.
-CHUNK_FLOPS = 5e7
+CHUNK_FLOPS = 4e8
 STEP_COST = 2e4
 PYTHON_STEP_COST = 5e5
 
