@@ -58,6 +58,21 @@ def check_int(value, name, minimum=None):
     return value
 
 
+def check_choice(value, name, choices):
+    """``value``, which must be one of ``choices`` (strings or ints)."""
+    kind = str if isinstance(choices[0], str) else numbers.Integral
+    if isinstance(value, bool) or not isinstance(value, kind) or value not in choices:
+        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_flag(value, name):
+    """``value`` as a bool; it must be True or False (numpy.bool_ too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_float_dtype(dtype, name):
     """``dtype`` as a NumPy dtype, which must be float32 or float64."""
     try:
@@ -116,6 +131,14 @@ def as_sample_weight(w, name, n_samples, dtype):
     return w
 
 
+def as_array(x, name):
+    """``numpy.asarray(x)``, with a TypeError naming ``name`` for ragged or odd input."""
+    try:
+        return np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+
+
 def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     """``x`` as a C-contiguous float array with only finite values.
 
@@ -123,10 +146,7 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     integers and bools become float64. Non-numeric input is a TypeError; the
     wrong number of dimensions, an empty array (unless ``allow_empty``), NaN
     or infinity is a ValueError."""
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    arr = as_array(x, name)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     if dtype is None:
@@ -138,3 +158,15 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     check_all_finite(arr, name)
     return arr
+
+
+def check_random_state(value, name="random_state"):
+    """``value`` (None, an integer >= 0 or a numpy.random.Generator) as a Generator."""
+    if value is None or isinstance(value, np.random.Generator):
+        return np.random.default_rng(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None, an integer >= 0 or a numpy.random.Generator, "
+                        f"got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return np.random.default_rng(int(value))

@@ -16,34 +16,42 @@ import numpy as np
 from numba import njit
 from scipy.optimize import linprog
 
-from ._validation import check_int
+from ._validation import as_array, check_int
 
 # count_linearly_separable works on truth tables held as the bits of a uint64:
 # bit r is f(row r), so n <= 6.
 MAX_COUNT_INPUTS = 6
 # all_functions materialises 2^(2^n) rows: n <= 4 is 65536 functions.
 MAX_LISTED_INPUTS = 4
+# inputs and truth_table materialise 2^n rows: n <= 20 is about a million.
+MAX_TABLE_INPUTS = 20
+# the exact separability test solves LPs over 2^n rows: n <= 12 takes well
+# under a second (and its exact certificate is checked up to there).
+MAX_SEPARABLE_INPUTS = 12
+# weight_bound is exact integer arithmetic on (n + 1)^(n + 1).
+MAX_BOUND_INPUTS = 4096
 
 
 def inputs(n):
     """The 2^n input rows of n Boolean variables in the notes' order,
-    row r = (bit 0 of r, ..., bit n-1 of r), as a (2^n, n) uint8 array."""
-    n = check_int(n, "n", minimum=0)
+    row r = (bit 0 of r, ..., bit n-1 of r), as a (2^n, n) uint8 array; n <= 20."""
+    n = _check_inputs(n, MAX_TABLE_INPUTS, "2^n rows")
     rows = np.arange(2 ** n)
     return ((rows[:, None] >> np.arange(n)) & 1).astype(np.uint8)
 
 
 def truth_table(f, n):
     """The truth table of the Python predicate ``f(x_1, ..., x_n)`` (a 0/1 uint8
-    vector over the rows of :func:`inputs`)."""
+    vector over the rows of :func:`inputs`); n <= 20."""
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
+    n = _check_inputs(n, MAX_TABLE_INPUTS, "2^n rows")
     return np.array([1 if f(*map(int, x)) else 0 for x in inputs(n)], dtype=np.uint8)
 
 
 def check_table(table, name="table"):
     """``table`` as a uint8 0/1 vector of length 2^n; returns (table, n)."""
-    arr = np.asarray(table)
+    arr = as_array(table, name)
     if arr.dtype.kind not in "biu":
         raise TypeError(f"{name} must hold 0/1 integers or bools, got dtype {arr.dtype}")
     if arr.ndim != 1 or arr.size == 0 or arr.size & (arr.size - 1):
@@ -131,6 +139,9 @@ def separating_weights(table):
     0-rows that are the same point (for XOR, (1,0)/2 + (0,1)/2 =
     (0,0)/2 + (1,1)/2). If neither can be checked a RuntimeError is raised."""
     table, n = check_table(table)
+    if n > MAX_SEPARABLE_INPUTS:
+        raise ValueError(f"table has 2^{n} entries; the exact separability test takes "
+                         f"n <= {MAX_SEPARABLE_INPUTS} inputs (2^{MAX_SEPARABLE_INPUTS} entries)")
     X = _augmented(n)
     sign = np.where(table == 1, -1.0, 1.0)        # -(w . x~) <= -1 and w . x~ <= -1
     res = linprog(np.zeros(n + 1), A_ub=sign[:, None] * X, b_ub=-np.ones(len(X)),
@@ -169,6 +180,7 @@ def weight_bound(n):
     every inequality (|det M| / 2^n >= 1). In 0/1 coordinates
     w_0 + w . s = 2 w . x + (w_0 - sum_i w_i), so f(x) = [w . x >= t] with
     the same integers w and t = (sum_i w_i - w_0) / 2."""
+    n = _check_inputs(n, MAX_BOUND_INPUTS, "a number of (n + 1) log2(n + 1) bits")
     return math.isqrt((n + 1) ** (n + 1)) >> n
 
 
@@ -276,6 +288,13 @@ def _essential(tables, n):
         shifted = (tables >> np.uint64(1 << i)) & zero_rows
         out[:, i] = shifted != (tables & zero_rows)
     return out
+
+
+def _check_inputs(n, limit, why):
+    n = check_int(n, "n", minimum=0)
+    if n > limit:
+        raise ValueError(f"n must be <= {limit}, got {n} ({why})")
+    return n
 
 
 def _check_count_inputs(n):

@@ -1,15 +1,21 @@
 """Feed-forward networks (the notes' section 4) over one flat parameter buffer."""
+import math
+import numbers
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import activations, losses
+from . import _npzfile, activations, losses
 from ._files import atomic_writer
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.layout import layer_views, work_size
 from ._kernels.values import network
-from ._validation import as_float_array, as_sample_weight
+from ._validation import (
+    as_array, as_float_array, as_sample_weight, check_all_finite, check_choice,
+    check_random_state, check_real,
+)
 
 FORMAT = "fastnn-mlp"
 FORMAT_VERSION = 1
@@ -74,7 +80,7 @@ class MLP:
         self.alpha = _check_alpha(alpha)
         self.dtype = _check_dtype(dtype)
         self.backend_name = resolve_backend_name(backend)
-        n = sum(int(o) * (int(i) + 1) for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+        n = n_parameters(self.sizes)
         self.params = np.zeros(n, dtype=self.dtype)
         self.grads = np.zeros(n, dtype=self.dtype)
         self._bind()
@@ -101,9 +107,8 @@ class MLP:
     # -- construction -----------------------------------------------------
     def initialize(self, init="auto", random_state=None):
         """(Re)draw W of every layer by ``init`` from ``random_state``; b = 0."""
-        if init not in INITS:
-            raise ValueError(f"init={init!r} is unknown; valid: {', '.join(INITS)}")
-        rng = np.random.default_rng(random_state)
+        check_choice(init, "init", INITS)
+        rng = check_random_state(random_state)
         for k, layer in enumerate(self.layers):
             n_out, n_in = layer.W.shape
             rule = init
@@ -153,8 +158,11 @@ class MLP:
         become one-hot rows for softmax; 1-D targets of a one-output network
         become a column."""
         k = self.n_outputs
-        y_arr = np.asarray(y)
-        if y_arr.ndim == 1 and len(y_arr) != n_samples or y_arr.ndim == 2 and len(y_arr) != n_samples:
+        y_arr = as_array(y, name)
+        if y_arr.ndim not in (1, 2):
+            raise ValueError(f"{name} must be 1-D (labels or values) or 2-D (one row per sample), "
+                             f"got shape {y_arr.shape}")
+        if len(y_arr) != n_samples:
             raise ValueError(f"{name} has {len(y_arr)} rows but X has {n_samples}")
         if self.output == "softmax" and y_arr.ndim == 1:
             labels = _check_labels(y_arr, name, k)
@@ -181,10 +189,19 @@ class MLP:
 
     # -- forward, loss, backward ------------------------------------------
     def decision_function(self, X):
-        """The logits a_L for the rows of X."""
+        """The logits a_L for the rows of X. Finite X giving non-finite logits
+        (float overflow: X or the weights too large for the dtype) is a
+        ValueError, never NaN predictions."""
         X = self.check_X(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        return self.backend.forward(X, self.description, self.params, out, self.workspace(len(X)))
+        self.backend.forward(X, self.description, self.params, out, self.workspace(len(X)))
+        try:
+            check_all_finite(out, "the network's output")
+        except ValueError as exc:
+            raise ValueError(f"X overflows {self.dtype.name} in the forward pass ({exc}; "
+                             f"max |X| = {np.abs(X).max():.3g}): scale X down or use "
+                             f"dtype='float64'") from None
+        return out
 
     def forward(self, X):
         """y_hat = O(a_L): softmax probabilities, sigmoid probabilities, values
@@ -215,18 +232,24 @@ class MLP:
         return Y[:, 0] if self.n_outputs == 1 else Y
 
     def score(self, X, y):
-        """Accuracy for classifiers, the coefficient of determination R^2 otherwise."""
+        """Accuracy for classifiers, the coefficient of determination R^2 otherwise;
+        y is checked as in :meth:`loss_and_grad`."""
         X = self.check_X(X)
+        Y = self.targets(y, len(X))
         if self.is_classifier:
-            pred = self.predict(X)
-            truth = np.asarray(y)
-            if self.output == "softmax" and truth.ndim == 2:
-                truth = truth.argmax(axis=1)
-            return float(np.mean(pred == truth.reshape(pred.shape)))
-        Y = self.targets(y, len(X)).astype(np.float64)
+            return self.accuracy(X, Y)
+        Y = Y.astype(np.float64)
         resid = ((self.forward(X) - Y) ** 2).sum()
         total = ((Y - Y.mean(axis=0)) ** 2).sum()
         return float(1.0 - resid / total) if total > 0 else 0.0
+
+    def accuracy(self, X, Y):
+        """Fraction of correct predictions on validated (X, Y) from :meth:`targets`:
+        argmax rows for softmax, each output thresholded at 1/2 for sigmoid."""
+        P = self.forward(X)
+        if self.output == "softmax":
+            return float(np.mean(P.argmax(axis=1) == Y.argmax(axis=1)))
+        return float(np.mean((P >= 0.5) == (Y >= 0.5)))
 
     def loss_value(self, X, Y, w=None):
         """The loss of already-validated (X, Y) (weighted by the kernels' weights
@@ -248,6 +271,10 @@ class MLP:
         w = self.sample_weights(sample_weight, len(X))
         loss = self.backend.loss_and_grad(X, Y, w, self.description, self.params, self.grads,
                                           self.workspace(len(X)))
+        if not math.isfinite(loss):
+            warnings.warn(f"the loss is {loss} although X and y are finite: {self.dtype.name} "
+                          f"overflowed (max |X| = {np.abs(X).max():.3g}, max |w| = "
+                          f"{np.abs(self.params).max():.3g})", RuntimeWarning, stacklevel=2)
         return loss, self.grads
 
     def workspace(self, rows):
@@ -276,8 +303,9 @@ class MLP:
     # -- persistence ------------------------------------------------------
     def save(self, path):
         """Write the architecture and parameters to a versioned ``.npz`` file,
-        atomically (temporary file in the same folder, then rename)."""
-        path = os.fspath(path)
+        atomically (see :func:`fastnn._files.atomic_writer`): ``path`` afterwards
+        holds the old file or the new one, never a part; its mode follows the umask."""
+        path = _check_path(path)
         with atomic_writer(path, suffix=".npz") as f:
             np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
                      sizes=self.sizes, activation=np.array(self.activation, dtype=str),
@@ -288,53 +316,115 @@ class MLP:
 
     @classmethod
     def load(cls, path, backend=None):
-        """Read a network written by :meth:`save` (never unpickles anything)."""
+        """Read a network written by :meth:`save`. Nothing is unpickled and no
+        array is read before its header (shape, dtype) matches the architecture
+        the file declares, which must be within :data:`MAX_LAYERS` layers and
+        :data:`MAX_PARAMETERS` parameters; any other entry, a missing one, or
+        a NaN or infinite parameter is a ValueError."""
+        path = _check_path(path)
         try:
-            with np.load(path, allow_pickle=False) as f:
-                data = {key: f[key] for key in f.files}
+            with _npzfile.Archive(path) as archive:
+                if "format" not in archive.names or archive.read_text("format") != FORMAT:
+                    raise ValueError(f"{path!r} is not a fastnn model file (its 'format' "
+                                     f"entry is not {FORMAT!r})")
+                return cls._from_archive(archive, backend)
         except FileNotFoundError:
-            raise FileNotFoundError(f"no model file at {os.fspath(path)!r}") from None
-        except Exception as exc:
-            raise ValueError(f"{os.fspath(path)!r} is not a readable fastnn model file: {exc}") from None
-        if data.get("format") is None or str(data["format"]) != FORMAT:
-            raise ValueError(f"{os.fspath(path)!r} is not a fastnn model file")
-        if int(data["version"]) > FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!r} has format version {int(data['version'])}; "
-                             f"this fastnn reads up to {FORMAT_VERSION}")
-        net = cls(data["sizes"].tolist(), activation=[str(a) for a in data["activation"]],
-                  output=str(data["output"]), loss=str(data["loss"]), dtype=str(data["dtype"]),
-                  alpha=float(data["alpha"]), backend=backend)
-        if data["params"].shape != net.params.shape:
-            raise ValueError(f"{os.fspath(path)!r} is corrupt: {data['params'].shape[0]} parameters "
-                             f"for an architecture that has {net.params.shape[0]}")
-        net.params[...] = data["params"]
+            raise FileNotFoundError(f"no model file at {path!r}") from None
+        except _npzfile.Archive.Invalid as exc:
+            raise ValueError(f"{path!r} is not a readable fastnn model file: {exc}") from None
+
+    @classmethod
+    def _from_archive(cls, archive, backend):
+        invalid = archive.Invalid
+        version = int(archive.read("version", "iu", shape=()))
+        if not 1 <= version <= FORMAT_VERSION:
+            raise invalid(f"format version {version}; this fastnn reads 1 to {FORMAT_VERSION}")
+        archive.require(FILE_KEYS)
+        sizes = archive.read("sizes", "iu", max_size=MAX_LAYERS + 1)
+        activation = archive.read("activation", "U", shape=(max(len(sizes) - 2, 0),))
+        dtype = archive.read_text("dtype")
+        try:
+            n = n_parameters(_check_sizes(sizes.tolist()))
+            settings = dict(activation=[str(a) for a in activation],
+                            output=archive.read_text("output"), loss=archive.read_text("loss"),
+                            dtype=_check_dtype(dtype),
+                            alpha=_check_alpha(archive.read("alpha", "f", shape=())[()]))
+        except (TypeError, ValueError) as exc:
+            raise invalid(f"it declares an invalid network ({exc})") from None
+        params = archive.read("params", "f", shape=(n,), itemsize=settings["dtype"].itemsize)
+        try:
+            net = cls(sizes.tolist(), backend=backend, init="random", **settings)
+        except (TypeError, ValueError) as exc:
+            raise invalid(f"it declares an invalid network ({exc})") from None
+        if not np.all(np.isfinite(params)):
+            raise invalid("'params' holds NaN or infinity")
+        net.params[...] = params
         return net
 
 
-def _check_dtype(dtype):
+FILE_KEYS = ("format", "version", "sizes", "activation", "output", "loss", "alpha", "dtype",
+             "params")
+MAX_LAYERS = 1024           # weight layers of a network
+MAX_PARAMETERS = 2 ** 28    # weights and biases of a network (1 GiB in float32)
+
+
+def n_parameters(sizes):
+    """Weights and biases of a network of layer sizes ``sizes``: sum of n_out (n_in + 1)."""
+    return sum(int(o) * (int(i) + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+
+
+def _check_path(path):
     try:
-        dt = None if dtype is None else np.dtype(dtype)
+        return os.fspath(path)
     except TypeError:
-        dt = None
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}") from None
+
+
+def _check_dtype(dtype):
+    """float32 or float64, from a name ("float32", "f8", ...), a numpy dtype or a type."""
+    dt = None
+    if isinstance(dtype, (str, np.dtype, type)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                dt = np.dtype(dtype)
+            except (TypeError, ValueError):
+                pass
     if dt is None or dt.name not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not supported; use float32 or float64")
     return dt
 
 
 def _check_sizes(layer_sizes):
-    try:
-        sizes = [int(s) for s in layer_sizes]
-    except (TypeError, ValueError):
-        raise TypeError(f"layer_sizes={layer_sizes!r} must be a sequence of integers") from None
+    """Layer sizes as int64: integers >= 1, within MAX_LAYERS and MAX_PARAMETERS."""
+    if isinstance(layer_sizes, (str, bytes)) or not np.iterable(layer_sizes):
+        raise TypeError(f"layer_sizes={layer_sizes!r} must be a sequence of integers")
+    sizes = []
+    for value in layer_sizes:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"layer_sizes={layer_sizes!r} must be a sequence of integers")
+        if not isinstance(value, numbers.Integral) and not float(value).is_integer():
+            raise ValueError(f"layer_sizes={layer_sizes!r} must hold integers >= 1")
+        sizes.append(int(value))
     if len(sizes) < 2:
         raise ValueError(f"layer_sizes={layer_sizes!r} needs at least an input and an output size")
-    if any(s < 1 for s in sizes) or any(s != float(v) for s, v in zip(sizes, layer_sizes)):
+    if any(s < 1 for s in sizes):
         raise ValueError(f"layer_sizes={layer_sizes!r} must hold integers >= 1")
+    if len(sizes) > MAX_LAYERS + 1:
+        raise ValueError(f"layer_sizes has {len(sizes) - 1} layers; at most {MAX_LAYERS}")
+    n = n_parameters(sizes)
+    if n > MAX_PARAMETERS:
+        raise ValueError(f"layer_sizes={sizes} needs {n} parameters; at most {MAX_PARAMETERS}")
     return np.array(sizes, dtype=np.int64)
 
 
 def _hidden_activations(activation, n_hidden):
-    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if isinstance(activation, str):
+        names = [activation] * n_hidden
+    elif np.iterable(activation):
+        names = list(activation)
+    else:
+        raise TypeError(f"activation={activation!r} must be a name or a sequence of names")
     if len(names) != n_hidden:
         raise ValueError(f"activation lists {len(names)} names for {n_hidden} hidden layers")
     for name in names:
@@ -346,19 +436,19 @@ def _check_labels(y, name, n_classes):
     """Integer class labels in [0, n_classes) as an int64 array."""
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold integer class labels, got dtype {y.dtype}")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    labels = y.astype(np.int64)
-    if np.any(labels != y):
-        raise ValueError(f"{name} must hold integer class labels")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{name} contains NaN or infinity")
+        if np.any(y != np.floor(y)):
+            raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(f"{name} holds labels outside [0, {n_classes}): "
-                         f"min {labels.min()}, max {labels.max()}")
-    return labels
+                         f"min {y.min()}, max {y.max()}")
+    return y.astype(np.int64)
 
 
 def _check_alpha(alpha):
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha < 0:
+    alpha = check_real(alpha, "alpha")
+    if alpha < 0:
         raise ValueError(f"alpha={alpha!r} must be a finite slope >= 0")
     return alpha

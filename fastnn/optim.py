@@ -28,6 +28,9 @@ Example: the same loop for any optimizer of :data:`NAMES`
 >>> np.round(w, 3), opt.t
 (array([ 1., -2.]), 500)
 """
+import math
+import warnings
+
 import numpy as np
 
 from ._kernels import get_backend, resolve_backend_name
@@ -38,7 +41,7 @@ from ._kernels.codes import (
     OPT_MAXPROP, OPT_MOMENTUM, OPT_NADAM, OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
 from ._validation import (
-    check_all_finite, check_buffer, check_float_dtype, check_in_range, check_int,
+    check_all_finite, check_buffer, check_flag, check_float_dtype, check_in_range, check_int,
     check_nonnegative, check_positive,
 )
 
@@ -66,7 +69,20 @@ class _Hyperparameter:
         opt.hp[self.index] = self.check(value, self.name)
 
 
-_LR = _Hyperparameter(HP_LR, "lr", check_positive, "Learning rate eta (> 0).")
+class _LearningRate(_Hyperparameter):
+    """eta > 0; an adaptive rule (steps of about eta whatever the gradient's
+    scale) warns above MAX_ADAPTIVE_LR, where it can only diverge."""
+
+    def __set__(self, opt, value):
+        super().__set__(opt, value)
+        if opt.adaptive and opt.hp[self.index] > MAX_ADAPTIVE_LR:
+            warnings.warn(f"lr={value!r} is very large for {type(opt).__name__}, whose steps are "
+                          f"about lr per parameter whatever the gradient; expect divergence",
+                          RuntimeWarning, stacklevel=2)
+
+
+MAX_ADAPTIVE_LR = 10.0
+_LR = _LearningRate(HP_LR, "lr", check_positive, "Learning rate eta (> 0).")
 _WEIGHT_DECAY = _Hyperparameter(HP_WEIGHT_DECAY, "weight_decay", check_nonnegative,
                                 "L2 coefficient lambda (>= 0): the rule sees g + lambda w.")
 _BETA = _Hyperparameter(HP_BETA1, "beta", _check_beta, "Decay rate beta, in [0, 1).")
@@ -99,6 +115,8 @@ class Optimizer:
     n_states = 0
     hyperparameters = ("lr", "weight_decay")
     has_torch_variant = False
+    adaptive = False          # steps of about lr per parameter (divides by a gradient scale)
+    squares_gradient = False  # keeps a moment of g^2, which overflows for |g| > sqrt(max)
     lr = _LR
     weight_decay = _WEIGHT_DECAY
 
@@ -110,7 +128,7 @@ class Optimizer:
         self.backend_name = resolve_backend_name(backend)
         self.backend = get_backend(self.backend_name)
         self._backend_given = backend is not None
-        self.check_finite = bool(check_finite)
+        self.check_finite = check_flag(check_finite, "check_finite")
         self.reset()
 
     @property
@@ -184,16 +202,33 @@ class Optimizer:
 
         Both are C-contiguous NumPy arrays of one shape and one dtype (float32
         or float64), ``params`` writable and not sharing memory with ``grads``.
-        With ``check_finite`` a NaN or infinity in ``grads`` is a ValueError
-        raised before anything changes (one BLAS dot over ``grads``: about 2 us
-        plus 1/(3 + 2 k) of the update's memory traffic for k state buffers)."""
+        With ``check_finite`` a NaN or infinity in ``params`` or ``grads`` is a
+        ValueError raised before anything changes (one BLAS dot over each:
+        about 2 us plus 2/(3 + 2 k) of the update's memory traffic for k state
+        buffers), and gradients whose squares overflow warn (see ``_check_grads``)."""
         check_buffer(params, "params", writable=True)
         check_buffer(grads, "grads", dtype=params.dtype, shape=params.shape)
         if np.may_share_memory(params, grads):
             raise ValueError("grads must not share memory with params")
         if self.check_finite:
-            check_all_finite(grads, "grads")
+            check_all_finite(params, "params")
+            self._check_grads(grads)
         self.backend.optimizer_step(self.kernel_state(params), params, grads)
+
+    def _check_grads(self, grads):
+        """No NaN or infinity in ``grads``; a warning when a rule that squares
+        g meets entries whose square overflows (|g| > sqrt(max float)): that
+        moment becomes inf and those entries take no step. Costs nothing
+        extra unless sum(g^2) itself overflows."""
+        check_all_finite(grads, "grads")
+        flat = grads.reshape(-1)
+        if self.squares_gradient and not math.isfinite(np.dot(flat, flat)):
+            largest = float(np.abs(grads).max())
+            if largest > math.sqrt(np.finfo(grads.dtype).max):
+                warnings.warn(f"grads hold values up to {largest:.3g}, whose squares overflow "
+                              f"{grads.dtype}: {type(self).__name__}'s moment of g^2 becomes inf "
+                              f"and those parameters do not move; scale the loss down or use "
+                              f"AdaMax/MaxProp", RuntimeWarning, stacklevel=3)
 
     def state_dict(self):
         """Copies of everything needed to continue: ``{"name", "t", "hp"}`` and,
@@ -372,6 +407,7 @@ class AdaGrad(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "adagrad", OPT_ADAGRAD, 1
+    adaptive, squares_gradient = True, True
     hyperparameters = ("lr", "eps", "weight_decay")
     has_torch_variant = True
     eps = _EPS
@@ -404,6 +440,7 @@ class RMSprop(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "rmsprop", OPT_RMSPROP, 1
+    adaptive, squares_gradient = True, True
     hyperparameters = ("lr", "beta", "eps", "weight_decay")
     has_torch_variant = True
     beta = _BETA
@@ -439,6 +476,7 @@ class AdaDelta(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "adadelta", OPT_ADADELTA, 2
+    adaptive, squares_gradient = True, True
     hyperparameters = ("lr", "beta", "eps", "weight_decay")
     beta = _BETA
     eps = _EPS
@@ -471,6 +509,7 @@ class Adam(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "adam", OPT_ADAM, 2
+    adaptive, squares_gradient = True, True
     hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay")
     beta1 = _BETA1
     beta2 = _BETA2
@@ -509,6 +548,7 @@ class AdaMax(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "adamax", OPT_ADAMAX, 2
+    adaptive, squares_gradient = True, False
     hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay")
     has_torch_variant = True
     beta1 = _BETA1
@@ -542,6 +582,7 @@ class MaxProp(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "maxprop", OPT_MAXPROP, 1
+    adaptive, squares_gradient = True, False
     hyperparameters = ("lr", "beta", "eps", "weight_decay")
     beta = _BETA
     eps = _EPS
@@ -581,6 +622,7 @@ class NAdam(Optimizer):
     array([ 1., -2.])
     """
     name, code, n_states = "nadam", OPT_NADAM, 2
+    adaptive, squares_gradient = True, True
     hyperparameters = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum_decay")
     has_torch_variant = True
     beta1 = _BETA1

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._kernels import get_backend
-from ._validation import as_float_array, check_int
+from ._validation import (
+    as_array, as_float_array, check_choice, check_in_range, check_int, check_random_state,
+)
 from .boolean import check_table, inputs
 
 # Epochs of random order handed to one kernel call: at most this many indices.
@@ -19,6 +21,11 @@ _ORDER_CHUNK = 1 << 20
 
 class ConvergenceWarning(UserWarning):
     """The perceptron learning algorithm stopped at max_epochs without converging."""
+
+
+# perceptron_network builds 2^n hidden units of n weights and, to learn, a
+# 2^n x 2^n matrix of hidden outputs: n <= 10 is 8 MB.
+MAX_NETWORK_INPUTS = 10
 
 
 def augment(X):
@@ -40,11 +47,12 @@ def _modified_inputs(X, y):
     rows x = [1, x_1, ..., x_n], negated where y = 0, divided by their norm."""
     P = augment(X)
     P[y == 0] *= -1
+    P /= np.abs(P).max(axis=1, keepdims=True)        # so that the norm cannot overflow
     return P / np.linalg.norm(P, axis=1, keepdims=True)
 
 
 def _check_labels(y, n_samples):
-    y = np.asarray(y)
+    y = as_array(y, "y")
     if y.dtype.kind not in "biu":
         raise TypeError(f"y must hold 0/1 integers or bools, got dtype {y.dtype}")
     if y.shape != (n_samples,):
@@ -92,11 +100,10 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
     inputs of weight 0 are left out (never corrected: as if dropped)."""
     X = as_float_array(X, "X", dtype=dtype, ndim=2)
     y = _check_labels(y, X.shape[0])
-    if algorithm not in (1, 2):
-        raise ValueError(f"algorithm must be 1 or 2, got {algorithm!r}")
+    check_choice(algorithm, "algorithm", (1, 2))
     max_epochs = check_int(max_epochs, "max_epochs", minimum=1)
     kernel = get_backend(backend).perceptron_train
-    rng = np.random.default_rng(random_state)
+    rng = check_random_state(random_state)
     n = X.shape[1]
     if w is None:
         w = rng.standard_normal(n + 1).astype(X.dtype)
@@ -122,6 +129,9 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
         k, epochs = k + int(k_chunk), epochs + int(e_chunk)
         if record:
             history.append(w.copy())
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"X is too large for {X.dtype}: the weights overflowed "
+                         f"(max |X| = {np.abs(X).max():.3g}); scale X down or use float64")
     if not converged:
         warnings.warn(f"the perceptron did not converge in {max_epochs} epochs ({k} corrections);"
                       " the data may not be linearly separable", ConvergenceWarning, stacklevel=2)
@@ -153,13 +163,15 @@ def correction_bound(delta, w_star=None, w0=None):
         k <= (1 - 2 a delta + sqrt(1 - 4 a delta + 4 delta^2 c)) / (2 delta^2)
 
     (the case a + k delta < 0 gives k < -a/delta, which is smaller). For
-    w0 = 0 this is k <= 1 / delta^2."""
-    if not delta > 0:
-        raise ValueError(f"delta must be > 0 (a margin of separable data), got {delta!r}")
+    w0 = 0 this is k <= 1 / delta^2. Since ||p|| = ||w*|| = 1, delta is in (0, 1]."""
+    delta = check_in_range(delta, "delta", 0.0, 1.0, lo_open=True)
     a = 0.0 if w0 is None else float(np.dot(w_star, w0))
     c = 0.0 if w0 is None else float(np.dot(w0, w0))
     root = math.sqrt(1 - 4 * a * delta + 4 * delta ** 2 * c)
-    return (1 - 2 * a * delta + root) / (2 * delta ** 2)
+    bound = (1 - 2 * a * delta + root) / (2 * delta) / delta
+    if not math.isfinite(bound):
+        raise ValueError(f"delta={delta!r} is so small that the bound exceeds the float range")
+    return bound
 
 
 @dataclass
@@ -198,6 +210,9 @@ def perceptron_network(table, *, learn=False, max_epochs=1000, random_state=None
     perceptron learning algorithm on the hidden outputs (always separable,
     since exactly one h_j is 1 for each input)."""
     table, n = check_table(table)
+    if n > MAX_NETWORK_INPUTS:
+        raise ValueError(f"table has 2^{n} entries; the network of 2^n hidden perceptrons "
+                         f"is built for n <= {MAX_NETWORK_INPUTS} inputs")
     S = 2.0 * inputs(n) - 1.0
     net = PerceptronNetwork(S, np.full(2 ** n, -float(n)),
                             np.where(table == 1, 1.0, -1.0), 0.0)

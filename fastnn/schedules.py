@@ -21,6 +21,10 @@ import numpy as np
 from ._validation import check_int, check_nonnegative, check_real
 
 
+MAX_VALUES = 2 ** 28     # values per values() call (2 GiB of float64)
+INT64_SAFE = 2 ** 62     # counts below this are int64 arrays; above, Python integers
+
+
 class Schedule:
     """Base class: ``s(t)``, ``s.values(t0, n)`` and the validation hooks.
 
@@ -32,14 +36,22 @@ class Schedule:
     is_validation_driven = False
 
     def __call__(self, t):
-        """The value at count t (an integer >= 0)."""
+        """The value at count t (an integer >= 0, however large)."""
         t = check_int(t, "t", 0)
-        return float(self._rates(np.array([t], dtype=np.int64))[0])
+        return float(self.values(t, 1)[0])
 
     def values(self, t0, n):
-        """float64 array of s(t0), s(t0 + 1), ..., s(t0 + n - 1)."""
+        """float64 array of s(t0), s(t0 + 1), ..., s(t0 + n - 1); n is at most
+        :data:`MAX_VALUES`. Counts beyond int64 are exact Python integers."""
         t0, n = check_int(t0, "t0", 0), check_int(n, "n", 0)
-        return self._rates(np.arange(t0, t0 + n, dtype=np.int64))
+        if n > MAX_VALUES:
+            raise ValueError(f"n={n} values would need {8 * n / 2 ** 30:.3g} GiB; "
+                             f"at most {MAX_VALUES} at once")
+        if t0 + n <= INT64_SAFE:
+            t = np.arange(t0, t0 + n, dtype=np.int64)
+        else:
+            t = np.array(range(t0, t0 + n), dtype=object)
+        return np.asarray(self._rates(t), dtype=np.float64)
 
     def update(self, metric):
         """Validation-driven schedules take the epoch's validation loss here."""
@@ -87,7 +99,7 @@ class StepDecay(Schedule):
         self.factor = _factor("factor", factor)
 
     def _rates(self, t):
-        return self.lr * self.factor ** (t // self.every)
+        return self.lr * self.factor ** (t // self.every).astype(np.float64)
 
 
 class ExponentialDecay(Schedule):
@@ -105,7 +117,7 @@ class ExponentialDecay(Schedule):
         self.k = _rate("k", k)
 
     def _rates(self, t):
-        return self.lr * np.exp(-self.k * t)
+        return self.lr * np.exp(-self.k * t.astype(np.float64))
 
 
 class InverseTimeDecay(Schedule):
@@ -118,7 +130,7 @@ class InverseTimeDecay(Schedule):
         self.k = _rate("k", k)
 
     def _rates(self, t):
-        return self.lr / (1.0 + self.k * t)
+        return self.lr / (1.0 + self.k * t.astype(np.float64))
 
 
 class MomentumSchedule(Schedule):
@@ -141,7 +153,7 @@ class MomentumSchedule(Schedule):
         self.every = check_int(every, "every", 1)
 
     def _rates(self, t):
-        m = t // self.every + 1
+        m = (t // self.every + 1).astype(np.float64)
         return np.minimum(1.0 - 1.0 / (2.0 * m), self.beta_max)
 
 
@@ -165,7 +177,8 @@ class Cyclical(Schedule):
         self.step_size = check_int(step_size, "step_size", 1)
 
     def _rates(self, t):
-        height = 1.0 - np.abs(t % (2 * self.step_size) - self.step_size) / self.step_size
+        p = (t % (2 * self.step_size)).astype(np.int64)
+        height = 1.0 - np.abs(p - self.step_size) / self.step_size
         return self.lr_min + (self.lr_max - self.lr_min) * height
 
 
@@ -196,18 +209,20 @@ class CosineRestarts(Schedule):
         return self.lr_min + (self.lr_max - self.lr_min) / 2.0 * (1.0 + np.cos(np.pi * x))
 
     def _notes_position(self, t):
-        return (t % (self.T + 1)) / self.T
+        return (t % (self.T + 1)).astype(np.int64) / self.T
 
     def _sgdr_position(self, t):
         if self.t_mult == 1:
-            return (t % self.T) / self.T
+            return (t % self.T).astype(np.int64) / self.T
         starts, lengths = [0], [self.T]
         while starts[-1] + lengths[-1] <= t.max(initial=0):
             starts.append(starts[-1] + lengths[-1])
             lengths.append(lengths[-1] * self.t_mult)
-        starts, lengths = np.array(starts, dtype=np.int64), np.array(lengths, dtype=np.int64)
+        if starts[-1] + lengths[-1] > INT64_SAFE:
+            t = t.astype(object)
+        starts, lengths = np.array(starts, dtype=t.dtype), np.array(lengths, dtype=t.dtype)
         i = np.searchsorted(starts, t, side="right") - 1
-        return (t - starts[i]) / lengths[i]
+        return ((t - starts[i]) / lengths[i]).astype(np.float64)
 
 
 class Warmup(Schedule):
@@ -239,8 +254,9 @@ class Warmup(Schedule):
         return self.schedule.is_validation_driven
 
     def _rates(self, t):
-        ramp = self.start + (self.schedule(0) - self.start) * (t / self.steps)
-        return np.where(t < self.steps, ramp, self.schedule._rates(np.maximum(t - self.steps, 0)))
+        ramp = self.start + (self.schedule(0) - self.start) * (t / self.steps).astype(np.float64)
+        after = self.schedule._rates(np.maximum(t - self.steps, 0))
+        return np.where(t < self.steps, ramp, np.asarray(after, dtype=np.float64))
 
     def update(self, metric):
         self.schedule.update(metric)

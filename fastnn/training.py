@@ -1,9 +1,11 @@
 """The fit loop: batch, stochastic and mini-batch gradient descent (notes 5.3).
 
-One epoch of the compiled backends is ONE kernel call (``train_epoch``):
-index order, batch gather, forward, backward and optimizer update all run
-without Python. The per-step path (``fast=False``, and the NumPy backend)
-composes the same kernels from Python and is the fast path's reference.
+An epoch of the compiled backends is a few kernel calls (``train_epoch`` on
+consecutive chunks of its steps, each a few milliseconds of work, so that
+Ctrl-C is seen quickly): index order, batch gather, forward, backward and
+optimizer update all run without Python. The per-step path (``fast=False``,
+and the NumPy backend) composes the same kernels from Python and is the fast
+path's reference.
 """
 import time
 import warnings
@@ -14,7 +16,8 @@ import numpy as np
 from . import optim as optim_module
 from ._kernels.codes import HP_LR
 from ._kernels.epoch import n_steps, step_epoch
-from ._validation import check_int
+from ._interrupt import deferred_interrupts
+from ._validation import check_choice, check_flag, check_int, check_random_state
 from .callbacks import TerminateOnNaN
 from .progress import Progress
 
@@ -50,14 +53,16 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
 
     ``batch_size`` None (or N) is vanilla (batch) gradient descent, one step per
     epoch; 1 is stochastic gradient descent, N steps per epoch; B is mini-batch,
-    ceil(N / B) steps (the notes' Table 5). Each epoch visits the samples in a
-    fresh permutation drawn from ``random_state`` (indices only: X is never
-    copied). ``schedule`` sets eta before every step (``schedule_unit="step"``,
-    t = optimizer steps so far) or every epoch (``"epoch"``);
-    ``momentum_schedule`` sets beta (beta1) per step. Validation-driven
-    schedules receive the validation loss (else the training loss) after each
-    epoch. ``line_search``: a sequence of learning rates tried at every step,
-    keeping the parameters with the lowest loss on the batch (the notes 5.4).
+    ceil(N / B) steps (the notes' Table 5). Epoch e visits the samples in a
+    permutation drawn from ``random_state`` and e alone (indices only: X is
+    never copied), so ``initial_epoch=e`` resumes an interrupted run exactly.
+    ``schedule`` (a :mod:`fastnn.schedules` schedule or any callable of the
+    count) sets eta before every step (``schedule_unit="step"``, t = optimizer
+    steps so far) or every epoch (``"epoch"``); ``momentum_schedule`` sets
+    beta (beta1) per step. Validation-driven schedules receive the validation
+    loss (else the training loss) after each epoch. ``line_search``: a
+    sequence of learning rates tried at every step, keeping the parameters
+    with the lowest loss on the batch (the notes 5.4).
 
     ``sample_weight`` (one weight >= 0 per row of X): each step's loss is the
     weighted mean sum_i w_i L_i / sum_i w_i over its batch (scikit-learn's
@@ -66,8 +71,10 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
 
     A NaN/inf loss raises :class:`DivergenceError` naming the epoch and step
     (or stops quietly with a warning when a :class:`TerminateOnNaN` callback is
-    given); Ctrl-C ends training after the current epoch's kernel call and
-    returns the History with ``interrupted=True``.
+    given). Ctrl-C stops training within a chunk of a few milliseconds of
+    work and returns the History with ``interrupted=True``: an epoch cut short
+    is undone, so the parameters, the optimizer (t, state) and the History
+    all stand at the end of the last completed epoch.
     """
     opt = _optimizer(optimizer)
     opt.check_backend(net.backend_name, "the network")
@@ -76,54 +83,156 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     Y = net.targets(y, len(X))
     w = net.sample_weights(sample_weight, len(X))
     epochs = check_int(epochs, "epochs", minimum=0)
+    initial_epoch = check_int(initial_epoch, "initial_epoch", minimum=0)
     B = len(X) if batch_size is None else min(check_int(batch_size, "batch_size", 1), len(X))
-    if schedule_unit not in ("step", "epoch"):
-        raise ValueError(f"schedule_unit={schedule_unit!r} must be 'step' or 'epoch'")
+    shuffle, fast = check_flag(shuffle, "shuffle"), check_flag(fast, "fast")
+    progress = check_flag(progress, "progress")
+    check_choice(schedule_unit, "schedule_unit", ("step", "epoch"))
+    schedule = _check_schedule(schedule, "schedule")
+    momentum_schedule = _check_schedule(momentum_schedule, "momentum_schedule")
     if line_search is not None:
         line_search = _check_line_search(line_search)
     if momentum_schedule is not None and not {"beta", "beta1"} & set(opt.hyperparameters):
         raise ValueError(f"momentum_schedule needs an optimizer with a beta; "
                          f"{type(opt).__name__} has none")
+    callbacks = _check_callbacks(callbacks)
     val = None if validation_data is None else _validation_pair(net, validation_data)
-    rng = np.random.default_rng(random_state)
+    shuffled = _shuffler(random_state)
     state = opt.kernel_state(net.params)
     work = net.workspace(B)
     steps = n_steps(len(X), B)
+    chunk = chunk_steps(net.sizes, B, python_steps=line_search is not None or not fast
+                        or net.backend_name == "numpy")
     losses = np.empty(steps, dtype=np.float64)
     batch_sizes = np.minimum(B, len(X) - B * np.arange(steps))
     history = History()
-    callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_train_begin(net, history)
     bar = Progress(epochs, "fit", "epoch", enabled=progress)
-    try:
-        for epoch in range(initial_epoch, initial_epoch + epochs):
-            start = time.perf_counter()
-            order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
-            lrs, betas = _step_values(opt, schedule, schedule_unit, momentum_schedule, epoch, steps)
-            done = _run_epoch(net, X, Y, w, order, B, opt, state, lrs, betas, losses, work, fast,
-                              line_search)
-            history.steps += done
-            if done < steps:
-                if _diverged(callbacks, epoch, done):
+    with deferred_interrupts() as interrupts:
+        checkpoint = _Checkpoint(net, state, needed=steps > chunk or not interrupts.deferred)
+        try:
+            for epoch in range(initial_epoch, initial_epoch + epochs):
+                start = time.perf_counter()
+                order = shuffled(epoch, len(X)) if shuffle else np.arange(len(X))
+                lrs, betas = _step_values(opt, schedule, schedule_unit, momentum_schedule,
+                                          epoch, steps)
+                checkpoint.take()
+                done = _chunked_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work,
+                                      fast, line_search, chunk, interrupts)
+                if done is None:
+                    checkpoint.restore()
+                    history.interrupted = True
                     break
-            _record(history, net, float(losses @ batch_sizes / len(X)), lrs[0], val, start)
-            if schedule is not None and getattr(schedule, "is_validation_driven", False):
-                schedule.update(history.val_loss[-1] if val is not None else history.loss[-1])
-            bar.update(_last(history))
-            if any([cb.on_epoch_end(net, epoch, _last(history)) for cb in callbacks]):
-                history.stopped_early = True
-                break
-    except KeyboardInterrupt:
-        history.interrupted = True
-    finally:
-        bar.close()
+                history.steps += done
+                checkpoint.release()
+                if done < steps:
+                    if _diverged(callbacks, epoch, done):
+                        break
+                _record(history, net, float(losses @ batch_sizes / len(X)), lrs[0], val, start)
+                if schedule is not None and getattr(schedule, "is_validation_driven", False):
+                    schedule.update(history.val_loss[-1] if val is not None else history.loss[-1])
+                interrupts.critical = False
+                bar.update(_last(history))
+                if any([cb.on_epoch_end(net, epoch, _last(history)) for cb in callbacks]):
+                    history.stopped_early = True
+                    break
+                interrupts.critical = True
+                if interrupts.requested:
+                    history.interrupted = True
+                    break
+        except KeyboardInterrupt:
+            checkpoint.restore()
+            history.interrupted = True
+        finally:
+            bar.close()
     for cb in callbacks:
         cb.on_train_end(net, history)
     if not np.all(np.isfinite(net.params)):
         raise DivergenceError("training left non-finite weights in the network; "
                               "lower the learning rate")
     return history
+
+
+# Work per chunk of an epoch, in floating-point operations: a few milliseconds
+# of compiled work, so that an interrupt is seen quickly, and far more than the
+# few microseconds a kernel call costs. A step counts 6 B sum(n_in n_out)
+# (forward, backward, update) plus a fixed cost: STEP_COST for a compiled step,
+# PYTHON_STEP_COST for one composed from Python (NumPy backend, fast=False,
+# line search), whose overhead is tens of microseconds.
+CHUNK_FLOPS = 4e8
+STEP_COST = 2e4
+PYTHON_STEP_COST = 5e5
+
+
+def chunk_steps(sizes, batch_size, python_steps=False):
+    """Steps per kernel call: a function of the shapes only (never of time),
+    so results never depend on timing. Chunking does not change results: a
+    chunk is the same steps, with the same t, as the whole epoch."""
+    weights = int(np.dot(sizes[:-1], sizes[1:]))
+    per_step = 6.0 * batch_size * weights + (PYTHON_STEP_COST if python_steps else STEP_COST)
+    return max(1, int(CHUNK_FLOPS // per_step))
+
+
+def _chunked_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work, fast, line_search,
+                   chunk, interrupts):
+    """One epoch as consecutive calls of at most ``chunk`` steps each; returns
+    the number of updates applied, or None when an interrupt came before the
+    last chunk (the caller undoes the epoch)."""
+    steps, done = len(losses), 0
+    interrupts.critical = True
+    for c0 in range(0, steps, chunk):
+        if c0 and interrupts.requested:
+            return None
+        c1 = min(c0 + chunk, steps)
+        n = _run_epoch(net, X, Y, w, order[c0 * B:c1 * B], B, state, lrs[c0:c1],
+                       betas[c0:c1], losses[c0:c1], work, fast, line_search)
+        done += n
+        if n < c1 - c0:
+            break
+    return done
+
+
+class _Checkpoint:
+    """Copies of the parameters and the optimizer state (buffers, hp, t) at
+    the start of an epoch, kept only when an epoch can be cut short (buffers
+    allocated once)."""
+
+    def __init__(self, net, state, needed):
+        live = [net.params, state.s1, state.s2, state.hp, state.t]
+        self.live = [a for a in live if a.size] if needed else []
+        self.copies = [a.copy() for a in self.live]
+        self.taken = False
+
+    def take(self):
+        _copy(self.copies, self.live)
+        self.taken = True
+
+    def release(self):
+        self.taken = False
+
+    def restore(self):
+        if self.taken:
+            _copy(self.live, self.copies)
+        self.taken = False
+
+
+def _shuffler(random_state):
+    """epoch -> that epoch's permutation of the samples. From an integer (or
+    None: fresh entropy) the permutation of epoch e is a function of
+    (random_state, e) alone, so ``initial_epoch`` resumes a run exactly; a
+    ``numpy.random.Generator`` is drawn from in turn, one permutation per epoch."""
+    rng = check_random_state(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return lambda epoch, n: rng.permutation(n)
+    seed = np.random.SeedSequence().entropy if random_state is None else int(random_state)
+    return lambda epoch, n: epoch_order(seed, epoch, n)
+
+
+def epoch_order(seed, epoch, n):
+    """The permutation of ``n`` samples in epoch ``epoch`` for an integer seed."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(epoch,)))
+    return rng.permutation(n)
 
 
 def _record(history, net, loss, lr, val, start):
@@ -134,7 +243,7 @@ def _record(history, net, loss, lr, val, start):
     if val is not None:
         history.val_loss.append(net.loss_value(*val))
         if net.is_classifier:
-            history.val_accuracy.append(_accuracy(net, *val))
+            history.val_accuracy.append(net.accuracy(*val))
     history.time.append(time.perf_counter() - start)
 
 
@@ -148,7 +257,7 @@ def _validation_pair(net, validation_data):
     return Xv, net.targets(yv, len(Xv), "validation_data[1]")
 
 
-def _run_epoch(net, X, Y, w, order, B, opt, state, lrs, betas, losses, work, fast, line_search):
+def _run_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work, fast, line_search):
     """Steps of one epoch through the network's backend (the optimizer state
     ``state`` advances its t); returns how many updates were applied."""
     kernels, params, grads = net.backend, net.params, net.grads
@@ -207,15 +316,56 @@ def _step_values(opt, schedule, unit, momentum_schedule, epoch, steps):
     if schedule is None:
         lrs = np.full(steps, opt.lr)
     elif unit == "epoch" or getattr(schedule, "is_validation_driven", False):
-        lrs = np.full(steps, float(schedule(epoch)))
+        lrs = np.full(steps, _schedule_values(schedule, "schedule", epoch, 1)[0])
     else:
-        lrs = np.asarray(schedule.values(opt.t, steps), dtype=np.float64)
+        lrs = _schedule_values(schedule, "schedule", opt.t, steps)
     if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
         raise ValueError(f"schedule gave a learning rate that is negative or not finite "
                          f"in epoch {epoch}")
     betas = (np.empty(0) if momentum_schedule is None
-             else np.asarray(momentum_schedule.values(opt.t, steps), dtype=np.float64))
+             else _schedule_values(momentum_schedule, "momentum_schedule", opt.t, steps))
+    if not np.all((betas >= 0) & (betas < 1)):
+        raise ValueError(f"momentum_schedule gave a beta outside [0, 1) in epoch {epoch}")
     return lrs, betas
+
+
+def _schedule_values(schedule, name, t0, n):
+    """s(t0), ..., s(t0 + n - 1) as float64: one ``values`` call for a fastnn
+    schedule, one call per count for any other callable."""
+    if hasattr(schedule, "values"):
+        values = schedule.values(t0, n)
+    else:
+        values = [schedule(t) for t in range(t0, t0 + n)]
+    try:
+        values = np.asarray(values, dtype=np.float64).reshape(n)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must return real numbers, got {values[:1]!r}") from None
+    return values
+
+
+def _check_schedule(schedule, name):
+    """None, a fastnn schedule, or any callable of the count t."""
+    if schedule is not None and not callable(schedule):
+        raise TypeError(f"{name} must be a fastnn.schedules schedule or a callable t -> value, "
+                        f"got {schedule!r}")
+    return schedule
+
+
+def _check_callbacks(callbacks):
+    """The callbacks as a list; each must have the three hooks of Callback."""
+    if callbacks is None:
+        return []
+    try:
+        callbacks = list(callbacks)
+    except TypeError:
+        raise TypeError(f"callbacks must be a sequence of Callback objects, "
+                        f"got {callbacks!r}") from None
+    hooks = ("on_train_begin", "on_epoch_end", "on_train_end")
+    for i, cb in enumerate(callbacks):
+        if not all(callable(getattr(cb, hook, None)) for hook in hooks):
+            raise TypeError(f"callbacks[{i}]={cb!r} is not a fastnn.callbacks.Callback "
+                            f"(needs {', '.join(hooks)})")
+    return callbacks
 
 
 def _diverged(callbacks, epoch, step):
@@ -225,13 +375,6 @@ def _diverged(callbacks, epoch, step):
         warnings.warn(message, RuntimeWarning, stacklevel=3)
         return True
     raise DivergenceError(message)
-
-
-def _accuracy(net, X, Y):
-    P = net.forward(X)
-    if net.output == "softmax":
-        return float(np.mean(P.argmax(axis=1) == Y.argmax(axis=1)))
-    return float(np.mean((P >= 0.5) == (Y >= 0.5)))
 
 
 def _last(history):
@@ -244,7 +387,10 @@ def _last(history):
 
 
 def _check_line_search(candidates):
-    lrs = np.asarray(candidates, dtype=np.float64).ravel()
+    try:
+        lrs = np.asarray(candidates, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(f"line_search={candidates!r} must be a sequence of learning rates") from None
     if lrs.size == 0 or not np.all(np.isfinite(lrs)) or np.any(lrs <= 0):
         raise ValueError(f"line_search={candidates!r} must be a non-empty sequence of "
                          f"positive learning rates")
