@@ -99,7 +99,7 @@ def best_seconds(fn, min_time=0.005, repeats=3):
     return best
 
 
-def _gemm_calls(m, k, n):
+def gemm_calls(m, k, n):
     """The two ways to call one float32 GEMM: numpy.matmul on C-ordered and
     BLAS sgemm on Fortran-ordered operands (NumPy skips BLAS when k = 1)."""
     from scipy.linalg.blas import sgemm
@@ -118,9 +118,9 @@ def gemm_seconds(m, k, n, peak):
     the two calls minus that call's cost on 1 x 1 x 1 (Python and dispatch),
     never less than at the ``peak`` rate (FLOP/s)."""
     if (m, k, n) not in _GEMM_CACHE:
-        overhead = [best_seconds(call) for call in _gemm_calls(1, 1, 1)]
+        overhead = [best_seconds(call) for call in gemm_calls(1, 1, 1)]
         _GEMM_CACHE[m, k, n] = min(best_seconds(call) - o
-                                   for call, o in zip(_gemm_calls(m, k, n), overhead))
+                                   for call, o in zip(gemm_calls(m, k, n), overhead))
     return max(_GEMM_CACHE[m, k, n], 2 * m * k * n / peak)
 
 
