@@ -12,6 +12,7 @@ epochs), ``weights()`` ([(W, b)] now, for the cross-check) and
 ``predict(X)`` (class labels, for the races).
 """
 import importlib.util
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -209,7 +210,8 @@ def jax_loss(jax, output):
 
 class ScikitLearn:
     """MLPClassifier / MLPRegressor with the case's solver, no L2 penalty, no
-    momentum, no shuffling, no early stop; its layers set to the initial
+    momentum, no shuffling, no early stop (its count of epochs without
+    improvement outlives a reset, so it must never trigger); its layers set to the initial
     weights. A run is ``fit`` (warm start, a fresh optimizer, the case's
     epochs) after a reset, else one ``partial_fit`` per epoch (a race). Its
     Adam adds eps in the "epsilon-hat" form, and its squared-error gradient is
@@ -227,7 +229,7 @@ class ScikitLearn:
                         activation={"sigmoid": "logistic"}.get(case.activation, case.activation),
                         solver=case.optimizer, alpha=0.0, batch_size=case.batch,
                         learning_rate_init=case.lr, max_iter=epochs, shuffle=False,
-                        n_iter_no_change=epochs + 1, momentum=0.0, nesterovs_momentum=False,
+                        n_iter_no_change=sys.maxsize, momentum=0.0, nesterovs_momentum=False,
                         epsilon=1e-8, warm_start=True, random_state=0)
         classes = {"classes": np.arange(max(2, case.sizes[-1]))} if classifier else {}
         with warnings.catch_warnings():

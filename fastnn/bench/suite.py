@@ -83,6 +83,12 @@ def run(cases=None, threads=None, quick=False, out_dir=".", contenders=None, rou
     plan = workloads.cases(cases, quick)
     threads = tuple(threads or default_threads(quick))
     rounds = rounds or (3 if quick else 5)
+    if any(not isinstance(t, int) or t < 1 for t in threads) or rounds < 1:
+        raise ValueError(f"threads={threads} and rounds={rounds} must be integers >= 1")
+    unknown = sorted(set(contenders or ()) - {c.name for c in everyone()})
+    if unknown:
+        raise ValueError(f"unknown contender {', '.join(unknown)}; valid: "
+                         f"{', '.join(c.name for c in everyone())}")
     chosen = [c for c in everyone() if contenders is None or c.name in contenders]
     present = [c for c in chosen if c.available()]
     result = {"command": command(cases, threads, quick, out_dir, contenders, rounds),
@@ -135,7 +141,7 @@ def measure_case(case, names, workers, probe, rounds, scratch, label, progress):
     floor = probe.call("floor", case=spec)
     prepared, failed, pools = {}, {}, {}
     for i, name in enumerate(names):       # all at once: nothing is timed yet
-        workers[name].send("prepare", case=spec, weights=str(scratch / f"weights{i}.npz"))
+        workers[name].send("prepare", case=spec, weights=str(scratch / f"weights{i}.npy"))
     for i, name in enumerate(names):
         try:
             reply = workers[name].receive()
@@ -143,7 +149,7 @@ def measure_case(case, names, workers, probe, rounds, scratch, label, progress):
             failed[name] = str(exc).splitlines()[0]
             continue
         pools[name] = reply.pop("pools")
-        prepared[name] = {**reply, "weights": scratch / f"weights{i}.npz"}
+        prepared[name] = {**reply, "weights": scratch / f"weights{i}.npy"}
     checks = cross_check(case, {n: p.pop("weights") for n, p in prepared.items()})
     live = list(prepared)
     runs = {name: [] for name in live}
@@ -160,7 +166,8 @@ def measure_case(case, names, workers, probe, rounds, scratch, label, progress):
             bar.update()
     bar.close()
     return {"floor": floor, "failed": failed, "pools": pools,
-            "contenders": {name: {**prepared[name], "check": checks.get(name), "runs": runs[name]}
+            "contenders": {name: {**prepared[name], "check": checks.get(name), "runs": runs[name],
+                                  "repeat": max(r["repeat_error"] for r in runs[name])}
                            for name in live if name not in failed}}
 
 
@@ -178,24 +185,15 @@ def timed_run(worker, case):
 
 
 def cross_check(case, paths):
-    """Per contender, ||w - w_ref|| / ||w_ref - w_0|| of the final weights
-    of the warm-up run (one run from the initial weights) against the
-    reference contender's (fastnn on its default backend, else the first)."""
+    """Per contender, :func:`workloads.disagreement` of the final weights of
+    its warm-up run (one run from the initial weights) with the reference
+    contender's (fastnn on its default backend, else the first)."""
     if not paths:
         return {}
     ref_name = reference_name() if reference_name() in paths else next(iter(paths))
-    w0 = np.concatenate([a.ravel() for pair in workloads.initial_weights(case) for a in pair])
-
-    def flat(path):
-        with np.load(path) as arrays:
-            return np.concatenate([arrays[k].ravel() for k in sorted(arrays, key=_index)])
-    ref = flat(paths[ref_name])
-    moved = np.linalg.norm(ref - w0)
-    return {name: float(np.linalg.norm(flat(p) - ref) / moved) for name, p in paths.items()}
-
-
-def _index(key):
-    return int(key.split("_")[1])          # np.savez names arrays arr_0, arr_1, ...
+    w0 = workloads.flat(workloads.initial_weights(case))
+    ref = np.load(paths[ref_name])
+    return {name: workloads.disagreement(np.load(p), ref, w0) for name, p in paths.items()}
 
 
 def noise_rules():

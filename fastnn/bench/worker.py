@@ -10,10 +10,12 @@ Requests:
   (all workers import at once, before anything is timed);
 - ``{"op": "prepare", "case": {...}, "weights": path}``: build the job, do one
   untimed run from the initial weights (warm-up: imports, compiles, caches)
-  and save its final weights to ``path`` (.npz) for the cross-check;
-- ``{"op": "time"}``: reset, then one timed run (:func:`timing.timed`);
+  and save its final weights to ``path`` (.npy) for the cross-check;
+- ``{"op": "time"}``: reset, then one timed run (:func:`timing.timed`), and
+  how far its final weights are from the checked run's (``repeat_error``);
 - ``{"op": "race"}``: reset, then timed epochs until the test accuracy
-  reaches the case's target (the evaluations are not timed);
+  reaches the case's target (the evaluations are not timed; the first
+  epoch's weights give ``repeat_error``);
 - ``{"op": "floor", "case": {...}}`` and ``{"op": "peak"}``: the probe's
   GEMM and memory measurements (:mod:`machine`);
 - ``{"op": "quit"}``.
@@ -29,14 +31,14 @@ import numpy as np
 
 from . import machine, timing
 from .contenders import by_name
-from .workloads import Case, initial_weights, load
+from .workloads import Case, disagreement, flat, initial_weights, load
 
 class Session:
     """The worker's state: its contender, the prepared case and its job."""
 
     def __init__(self, name, threads):
         self.name, self.threads = name, threads
-        self.case = self.job = self.data = self.peak_flops = None
+        self.case = self.job = self.data = self.peak_flops = self.checked = self.w0 = None
 
     def ready(self):
         return {}
@@ -45,25 +47,31 @@ class Session:
         self.case = Case(**{**case, "sizes": tuple(case["sizes"])})
         self.data = load(self.case)
         start = time.perf_counter()
-        self.job = by_name(self.name).make(self.case, self.data, initial_weights(self.case),
-                                           self.threads)
+        init = initial_weights(self.case)
+        self.job = by_name(self.name).make(self.case, self.data, init, self.threads)
         setup = time.perf_counter() - start
         warmup = timing.timed(self.job.run)
-        np.savez(weights, *[a for pair in self.job.weights() for a in pair])
+        self.w0, self.checked = flat(init), flat(self.job.weights())
+        np.save(weights, self.checked)
         return {"setup_s": setup, "warmup_s": warmup["seconds"],
                 "pools": machine.thread_pools()}
+
+    def repeat_error(self):
+        """How far this run's weights are from the cross-checked run's (one
+        run from the same start: they must agree)."""
+        return disagreement(flat(self.job.weights()), self.checked, self.w0)
 
     def time(self):
         self.job.reset()
         timing.settle()
-        return timing.timed(self.job.run)
+        return {**timing.timed(self.job.run), "repeat_error": self.repeat_error()}
 
     def race(self):
         """Timed epochs until the test accuracy reaches the target:
         {"seconds": training seconds then (None if never), "curve": [[s, acc]],
         "other_cpu_s", "disturbed"}."""
         self.job.reset()
-        spent, other, disturbed, reached = 0.0, 0.0, False, None
+        spent, other, disturbed, reached, repeat = 0.0, 0.0, False, None, None
         curve = [[0.0, self.accuracy()]]
         for _ in range(self.case.epochs):
             timing.settle()
@@ -73,11 +81,12 @@ class Session:
             disturbed |= epoch["disturbed"]
             accuracy = self.accuracy()
             curve.append([spent, accuracy])
+            repeat = self.repeat_error() if len(curve) == 2 else repeat
             if accuracy >= self.case.target:
                 reached = spent
                 break
         return {"seconds": reached, "curve": curve, "other_cpu_s": other,
-                "disturbed": disturbed}
+                "disturbed": disturbed, "repeat_error": repeat}
 
     def accuracy(self):
         return float(np.mean(self.job.predict(self.data.X_test) == self.data.y_test))

@@ -157,6 +157,17 @@ def initial_weights(case):
     return [(layer.W.copy(), layer.b.copy()) for layer in net.layers]
 
 
+def flat(pairs):
+    """[(W, b)] as one vector, layer by layer."""
+    return np.concatenate([a.ravel() for pair in pairs for a in pair])
+
+
+def disagreement(w, w_ref, w0):
+    """||w - w_ref|| / ||w_ref - w_0||: how far two runs from w_0 ended apart,
+    relative to how far training moved the weights."""
+    return float(np.linalg.norm(w - w_ref) / np.linalg.norm(w_ref - w0))
+
+
 def gemm_shapes(case):
     """The (m, k, n) of every GEMM of one training step, m x k times k x n:
     per layer the forward a = h W^T (B, n_in, n_out), the weight gradient
