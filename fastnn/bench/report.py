@@ -150,8 +150,9 @@ def check_table(result):
 def blas_text(pools):
     """The distinct thread pools the workers at one thread count loaded."""
     seen = dict.fromkeys(
-        f"{p['internal_api']} {p.get('version') or ''} ({p.get('architecture') or '-'}): "
-        f"{p['num_threads']} thread{'s' * (p['num_threads'] != 1)}"
+        " ".join(filter(None, (p["internal_api"], p.get("version"))))
+        + (f" ({p['architecture']})" if p.get("architecture") else "")
+        + f": {p['num_threads']} thread{'s' * (p['num_threads'] != 1)}"
         for worker in pools.values() for p in worker)
     return "; ".join(seen)
 
@@ -190,7 +191,9 @@ def method_section(result):
         f"**disturbed**: neither is a result.",
         "- The floor of a case is its GEMMs at its shapes (NumPy's BLAS on the same threads, "
         "measured in this run, best of 5) plus its optimizer's memory traffic (SGD 12, Adam 28 "
-        "bytes per parameter per step) at the copy bandwidth of a model-size buffer.",
+        "bytes per parameter per step) at the copy bandwidth of an in-cache buffer. It bounds "
+        "an implementation that calls BLAS for these GEMMs; one that never forms the gradient "
+        "(a fused B=1 update) can go below it.",
     ])
 
 
