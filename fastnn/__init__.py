@@ -17,7 +17,7 @@ from .training import DivergenceError, History, fit
 __version__ = "0.1.0"
 
 # Loaded on first use, so that ``import fastnn`` stays quick.
-_LAZY = ("approximation", "bench", "boolean", "datasets", "estimators", "neurons",
+_LAZY = ("approximation", "bench", "boolean", "datasets", "estimators", "export", "neurons",
          "perceptron", "plotting", "tuning")
 
 __all__ = ["MLP", "fit", "History", "DivergenceError", "Callback", "EarlyStopping",

@@ -104,6 +104,18 @@ def check_buffer(x, name, dtype=None, shape=None, writable=False):
     return x
 
 
+def as_sample_weight(w, name, n_samples, dtype):
+    """Per-sample weights ``w`` as a C-contiguous 1-D array of ``dtype``: one
+    finite weight >= 0 per sample, not all 0."""
+    w = as_float_array(w, name, dtype=dtype, ndim=1)
+    if w.shape[0] != n_samples:
+        raise ValueError(f"{name} has {w.shape[0]} weights but X has {n_samples} rows")
+    if w.min() < 0 or w.max() == 0:
+        raise ValueError(f"{name} must hold weights >= 0, not all zero; got min {w.min()}, "
+                         f"max {w.max()}")
+    return w
+
+
 def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     """``x`` as a C-contiguous float array with only finite values.
 

@@ -45,7 +45,6 @@ and s = max(1, 2 ln(M / (eps - L h / 2))), M = 2 L h / (1 - e^{-1}) + |c_1| + |c
 (1 - e^{-s} >= 1 - e^{-1} once s >= 1), makes the rest <= eps - L h / 2.
 """
 import math
-import pathlib
 
 import numpy as np
 
@@ -54,10 +53,9 @@ from ._kernels.codes import ACT_SIGMOID
 from ._validation import check_int, check_nonnegative, check_positive, check_real
 from .network import MLP
 from .training import fit
-from .tuning import markdown_table
 
 __all__ = ["towers_needed", "steepness_needed", "error_bound", "tower_network", "approximate",
-           "tower_outputs", "max_error", "learn", "error_table", "demo"]
+           "tower_outputs", "max_error", "learn", "error_table", "demo_target"]
 
 
 def towers_needed(lipschitz, a, b, eps):
@@ -190,25 +188,6 @@ def error_table(f, a, b, lipschitz, towers=(1, 2, 4, 8, 16, 32, 64), learn_epoch
 def demo_target(x):
     """f(x) = sin(x) + 0.3 sin(3x) on [0, 2 pi]; |f'| <= 1 + 0.9, so L = 1.9."""
     return np.sin(x) + 0.3 * np.sin(3 * x)
-
-
-def demo(out_dir, eps=0.5, learn_epochs=2000):
-    """Draw the demonstration for :func:`demo_target` on [0, 2 pi]: the
-    target, the tower network :func:`approximate` builds for ``eps`` and its
-    towers, and the error as towers are added (:func:`error_table`, also
-    written as ``approximation.md``). Returns the path of the PNG,
-    ``out_dir/approximation.png``."""
-    from .plotting.approximation import plot_approximation
-
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    a, b, lipschitz = 0.0, 2 * math.pi, 1.9
-    table = error_table(demo_target, a, b, lipschitz, learn_epochs=learn_epochs)
-    net = approximate(demo_target, a, b, eps, lipschitz)
-    path = out_dir / "approximation.png"
-    plot_approximation(demo_target, net, a, b, table=table, path=path)
-    (out_dir / "approximation.md").write_text(markdown_table(table) + "\n")
-    return path
 
 
 def _interval(a, b):

@@ -1,10 +1,13 @@
-"""The ``fastnn`` command: ``train``, ``info``, ``demo NAME``, ``bench``, ``tune``.
+"""The ``fastnn`` command: ``train``, ``info``, ``demo NAME``, ``bench``, ``tune``,
+``export``.
 
 Every failure is one line on stderr (``fastnn <command>: error: ...``) and a
-non-zero exit code (2 for a bad command line, 1 for a failed run, 130 for
-Ctrl-C); ``FASTNN_DEBUG=1`` shows the traceback instead.
+non-zero exit code (2 for a bad command line, argparse's convention, also for
+option values that the library refuses; 1 for a failed run; 130 for Ctrl-C);
+``FASTNN_DEBUG=1`` shows the traceback instead.
 """
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +22,10 @@ from ._kernels import BACKENDS
 DEFAULT_OUT = "fastnn-out"
 
 
+class UsageError(ValueError):
+    """The command line asks for something the library refuses (exit code 2)."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump)."""
 
@@ -26,17 +33,35 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose ``--help`` starts with their one-line help unless
+    they have a longer description."""
+
+    def add_parser(self, name, **kwargs):
+        kwargs.setdefault("description", kwargs.get("help"))
+        return super().add_parser(name, **kwargs)
+
+
+@contextlib.contextmanager
+def _options():
+    """Turn the library's refusal of an option value into a :class:`UsageError`."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def main(argv=None):
     """Run the command line ``argv`` (default: sys.argv[1:]); returns the exit code."""
-    parser = build_parser()
+    command = "fastnn"
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return exc.code
-    try:
+        args = build_parser().parse_args(argv)
+        command = f"fastnn {args.command}"
         return args.run(args) or 0
+    except SystemExit as exc:                   # argparse: --help, --version, bad usage
+        return exc.code
     except KeyboardInterrupt:
-        print(f"fastnn {args.command}: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:         # the reader went away (fastnn info | head -1)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -45,14 +70,17 @@ def main(argv=None):
         if os.environ.get("FASTNN_DEBUG"):
             raise
         message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"fastnn {args.command}: error: {message}", file=sys.stderr)
-        return 1
+        print(f"{command}: error: {message}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1
 
 
 def build_parser():
     parser = _Parser(prog="fastnn", description="Fully-connected neural networks trained fast "
                      "on the CPU (the lecture notes' models, optimizers and schedules).")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"fastnn {_version()}")
+    parser.register("action", "commands", _Commands)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     action="commands")
 
     train = commands.add_parser("train", help="train an MLP and save it with its training curve",
                                 description="Train an MLP; with no options: digits, one hidden "
@@ -60,18 +88,19 @@ def build_parser():
     _data_options(train)
     _model_options(train)
     _optimizer_options(train)
-    train.add_argument("--epochs", type=int, default=30, help="epochs (default: %(default)s)")
+    train.add_argument("--epochs", type=_count(1), default=30,
+                       help="epochs (default: %(default)s)")
     train.add_argument("--schedule", choices=sorted(set(schedules.NAMES) - {"warmup"}),
                        help="learning-rate schedule (default: constant lr)")
     train.add_argument("--schedule-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="argument of the schedule, e.g. lr_min=1e-4 (repeatable)")
     train.add_argument("--schedule-unit", choices=("step", "epoch"), default="step",
                        help="the schedule's t counts steps or epochs (default: %(default)s)")
-    train.add_argument("--warmup", type=int, metavar="STEPS",
+    train.add_argument("--warmup", type=_count(1), metavar="STEPS",
                        help="linear warm-up over STEPS before the schedule")
     train.add_argument("--momentum-schedule", type=float, metavar="BETA_MAX",
                        help="the notes' momentum schedule up to BETA_MAX (Sutskever et al.)")
-    train.add_argument("--patience", type=int,
+    train.add_argument("--patience", type=_count(1),
                        help="stop when the validation loss has not improved for this many "
                        "epochs (and keep the best weights)")
     train.add_argument("--out", default=DEFAULT_OUT,
@@ -111,15 +140,25 @@ def build_parser():
     _model_options(tune)
     tune.add_argument("--optimizer", choices=optim.NAMES, default="adam",
                       help="optimizer (default: %(default)s)")
-    tune.add_argument("--lrs", type=float, nargs="+", help="learning rates to try "
+    tune.add_argument("--lrs", type=_positive, nargs="+", help="learning rates to try "
                       "(default: 1e-5 ... 1, one per decade)")
-    tune.add_argument("--epochs", type=int, default=3, help="epochs per trial (default: 3)")
+    tune.add_argument("--epochs", type=_count(1), default=3,
+                      help="epochs per trial (default: 3)")
     tune.add_argument("--no-refine", action="store_true", help="skip the finer search")
     tune.add_argument("--scheduler", metavar="ADDRESS",
                       help="run the trials on this Dask scheduler (default: local processes)")
     tune.add_argument("--out", default=DEFAULT_OUT, help="folder for lr_search.png and "
                       "tuning.json (default: %(default)s)")
     tune.set_defaults(run=run_tune)
+
+    export = commands.add_parser("export", help="write a saved model as ONNX (fastnn.export)",
+                                 description="Write a model saved by fastnn train (or "
+                                 "MLP.save) as an ONNX file: standard operators, opset "
+                                 "17, input 'X', output 'Y'.")
+    export.add_argument("model", help="the model file, e.g. fastnn-out/model.npz")
+    export.add_argument("out", nargs="?", help="the ONNX file to write "
+                        "(default: MODEL with the suffix .onnx)")
+    export.set_defaults(run=run_export)
     return parser
 
 
@@ -127,14 +166,14 @@ def _data_options(parser):
     from .datasets import NAMES
     parser.add_argument("--data", choices=NAMES, default="digits",
                         help="data set (default: %(default)s)")
-    parser.add_argument("--n-samples", type=int,
+    parser.add_argument("--n-samples", type=_count(1),
                         help="samples of a generated data set (default: 1000; mnist-like 60000)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=_count(0), default=0,
                         help="seed of the data, the weights and the shuffling (default: 0)")
 
 
 def _model_options(parser):
-    parser.add_argument("--hidden", type=int, nargs="*", default=[64], metavar="WIDTH",
+    parser.add_argument("--hidden", type=_count(1), nargs="*", default=[64], metavar="WIDTH",
                         help="hidden layer widths (default: 64; none: no hidden layer)")
     parser.add_argument("--activation", choices=sorted(activations.TRAINABLE), default="relu",
                         help="hidden activation (default: %(default)s)")
@@ -168,13 +207,46 @@ def _optimizer_options(parser):
                        help="PyTorch's variant of the rule (adagrad, rmsprop, adamax, nadam)")
 
 
+def _count(minimum):
+    """An argparse type: an integer >= ``minimum``."""
+    def count(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+    return count
+
+
+def _positive(text):
+    """An argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def _batch_size(text):
     if text == "full":
         return None
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: an integer or 'full'")
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid batch size {text!r}: an integer >= 1 "
+                                         f"or 'full'")
+    return value
+
+
+def _version():
+    from . import __version__
+    return __version__
 
 
 # --------------------------------------------------------------------------
@@ -186,17 +258,18 @@ def run_train(args):
     from .plotting import plot_history
     from .training import fit
 
-    data, net = _data_and_network(args)
+    with _options():
+        data, net = _data_and_network(args)
+        opt, schedule = _optimizer(args), _schedule(args)
+        momentum_schedule = _momentum_schedule(args.momentum_schedule)
     targets = [_targets(net, y) for y in (data.y_train, data.y_val, data.y_test)]
-    opt = _optimizer(args)
     callbacks = [] if args.patience is None else [EarlyStopping(patience=args.patience)]
     print(f"{net} on {args.data}: {len(data.X_train)} training, {len(data.X_val)} validation, "
           f"{len(data.X_test)} test samples; {opt}")
     start = time.perf_counter()
     history = fit(net, data.X_train, targets[0], opt, epochs=args.epochs,
-                  batch_size=args.batch_size, random_state=args.seed, schedule=_schedule(args),
-                  schedule_unit=args.schedule_unit,
-                  momentum_schedule=_momentum_schedule(args.momentum_schedule),
+                  batch_size=args.batch_size, random_state=args.seed, schedule=schedule,
+                  schedule_unit=args.schedule_unit, momentum_schedule=momentum_schedule,
                   validation_data=(data.X_val, targets[1]), callbacks=callbacks,
                   progress=not args.no_progress)
     seconds = time.perf_counter() - start
@@ -213,7 +286,8 @@ def run_train(args):
     out.mkdir(parents=True, exist_ok=True)
     net.save(out / "model.npz")
     plot_history(history, path=out / "history.png",
-                 title=f"{args.data}: {'-'.join(map(str, net.sizes))}, {opt.name}")
+                 title=f"fastnn train on {args.data}: {'-'.join(map(str, net.sizes))} "
+                 f"{args.activation} network, {opt.name}, batch size {args.batch_size or 'full'}")
     (out / "metrics.json").write_text(json.dumps(
         {"command": vars(args) | {"run": None}, "seconds": seconds, "metrics": metrics,
          "history": history.as_dict()}, indent=1, default=str))
@@ -350,7 +424,8 @@ def run_tune(args):
     from . import tuning
     from .plotting import plot_lr_search
 
-    data, net = _data_and_network(args)
+    with _options():
+        data, net = _data_and_network(args)
     spec = {"layer_sizes": net.sizes.tolist(), "activation": args.activation,
             "output": args.output, "init": args.init, "dtype": args.dtype,
             "backend": args.backend, "random_state": args.seed}
@@ -366,9 +441,23 @@ def run_tune(args):
     print(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_lr_search(result, path=out / "lr_search.png")
+    plot_lr_search(result, path=out / "lr_search.png",
+                   title=f"learning-rate search on {args.data}: {args.optimizer}, "
+                   f"{args.epochs} epochs per trial")
     (out / "tuning.json").write_text(json.dumps(result.to_dict(), indent=1, default=str))
     print(f"wrote {out / 'lr_search.png'}, {out / 'tuning.json'}")
+
+
+def run_export(args):
+    from .export import ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, to_onnx
+    from .network import MLP
+
+    net = MLP.load(args.model)
+    out = Path(args.out) if args.out else Path(args.model).with_suffix(".onnx")
+    to_onnx(net, out)
+    print(f"wrote {out}: ONNX opset {ONNX_OPSET}, input {ONNX_INPUT!r} (N, {net.sizes[0]}) "
+          f"{net.dtype.name}, output {ONNX_OUTPUT!r} (N, {net.n_outputs}) = {net.output} "
+          f"outputs of {net}")
 
 
 if __name__ == "__main__":

@@ -175,10 +175,11 @@ def load(name, n_samples=None, random_state=0, dtype="float32"):
     whole for training, validation and test (it is the entire input space)."""
     if name not in NAMES:
         raise ValueError(f"dataset={name!r} is unknown; valid: {', '.join(NAMES)}")
-    if name == "digits":
+    if name in _IMAGES:
+        load_images, count = _IMAGES[name]
         if n_samples is not None:
-            raise ValueError("n_samples cannot be set for the digits data (1797 images)")
-        return digits(random_state=random_state, dtype=dtype)
+            raise ValueError(f"n_samples cannot be set for the {name} data ({count} images)")
+        return load_images(random_state=random_state, dtype=dtype)
     if name == "xor":
         X, y = boolean_function("xor", dtype=dtype)
         return Split(X, y, X, y, X, y)
@@ -192,4 +193,5 @@ def load(name, n_samples=None, random_state=0, dtype="float32"):
 
 
 _GENERATED = {"blobs": linearly_separable, "moons": two_moons, "spirals": spirals}
-NAMES = ("digits", "moons", "spirals", "blobs", "xor", "mnist-like")
+_IMAGES = {"digits": (digits, 1797), "mnist5k": (mnist5k, 5000)}
+NAMES = ("digits", "mnist5k", "moons", "spirals", "blobs", "xor", "mnist-like")

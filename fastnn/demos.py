@@ -58,9 +58,9 @@ def perceptron_demo(out):
     for name, result in (("linearly separable blobs", separable), ("XOR", xor)):
         state = "converged" if result.converged else "did NOT converge"
         print(f"{name}: {state} after {result.epochs} epochs, {result.k} corrections")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 5), constrained_layout=True)
-    plot_perceptron(X, y, separable, ax=axes[0])
-    plot_perceptron(X_xor, y_xor, xor, ax=axes[1])
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 5.2), layout="constrained")
+    plot_perceptron(X, y, separable, ax=axes[0], title="linearly separable blobs")
+    plot_perceptron(X_xor, y_xor, xor, ax=axes[1], title="XOR (not linearly separable)")
     return _save(fig, out / "perceptron.png")
 
 
@@ -126,7 +126,8 @@ def batch_sizes_demo(out, epochs=15):
         histories[f"{label}, lr {lr:g}"] = history
         print(f"  {label:22} lr {lr:<6g} {history.steps:6d} updates  loss {history.loss[-1]:.4f}"
               f"  validation accuracy {history.val_accuracy[-1]:.3f}  {seconds:.2f} s")
-    fig = plot_history(histories, log=True, title="batch vs mini-batch vs stochastic")
+    fig = plot_history(histories, log=True, title=f"Batch vs mini-batch vs stochastic GD\n"
+                       f"digits, 64-32-10 ReLU network, SGD, {epochs} epochs")
     return _save(fig, out / "batch_sizes.png")
 
 
@@ -138,13 +139,28 @@ def _save(fig, path):
     return [path]
 
 
-def approximation_demo(out):
-    from . import approximation
+def approximation_demo(out, eps=0.5, learn_epochs=2000):
+    """approximation.demo_target on [0, 2 pi]: the target, the tower network
+    approximation.approximate builds for ``eps`` and its towers
+    (``approximation.png``), and the error as towers are added
+    (approximation.error_table, printed and written as ``approximation.md``)."""
+    import math
+    import pathlib
 
-    png = approximation.demo(out)
-    table = png.with_name("approximation.md")
-    print(table.read_text())
-    return [png, table]
+    from .approximation import approximate, demo_target, error_table
+    from .plotting.approximation import plot_approximation
+    from .tuning import markdown_table
+
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    a, b, lipschitz = 0.0, 2 * math.pi, 1.9
+    table = error_table(demo_target, a, b, lipschitz, learn_epochs=learn_epochs)
+    net = approximate(demo_target, a, b, eps, lipschitz)
+    png, md = out / "approximation.png", out / "approximation.md"
+    plot_approximation(demo_target, net, a, b, table=table, path=png)
+    md.write_text(markdown_table(table) + "\n")
+    print(md.read_text())
+    return [png, md]
 
 
 DEMOS = {

@@ -11,7 +11,7 @@ How scikit-learn's objective maps onto fastnn (per mini-batch of b samples)::
 
 with c = 1 for the log-loss of classifiers and c = 1/2 for regression (fastnn's
 squared error (1/b) sum_i ||a_i - y_i||^2 is twice scikit-learn's half squared
-error). The penalty's gradient alpha W / b enters the fused optimizer kernels as
+error, fastnn's Poisson deviance twice scikit-learn's half deviance). The penalty's gradient alpha W / b enters the fused optimizer kernels as
 ``weight_decay = alpha / (c B)`` (B the batch size; fastnn's kernels follow
 grad L_data + weight_decay * w, i.e. J / c), so the minimiser is scikit-learn's;
 the optimizers whose step is linear in the gradient (sgd, momentum, nag) also
@@ -23,6 +23,16 @@ gets alpha / B instead of alpha / b. ``loss_`` and ``loss_curve_`` report J in
 scikit-learn's units; for multi-output regression that is the half squared
 error summed over outputs (the objective whose gradient both libraries
 follow), where scikit-learn reports its mean over outputs.
+
+Sample weights (``sample_weight`` of ``fit`` / ``partial_fit``, times the
+weight ``class_weight`` gives each sample's class): the data loss of a batch is
+scikit-learn's weighted mean sum_i w_i l_i / sum_i w_i, computed inside the
+kernels, and the penalty's alpha / (2 sum_i w_i) enters as
+``weight_decay = alpha / (c B w_bar)``, w_bar the mean weight of the training
+set: scikit-learn's alpha / sum_{i in batch} w_i exactly when every batch's
+weights sum to B w_bar (full batch, or equal weights). lbfgs uses the exact
+alpha / (2 sum_i w_i). The early-stopping split keeps each weight with its row
+and weights the validation score.
 
 ``solver``: "sgd" is scikit-learn's (``momentum``, ``nesterovs_momentum``
 select SGD, Momentum or NAG), "adam" is Adam with ``beta_1``, ``beta_2``,
@@ -45,6 +55,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+from sklearn import neural_network
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -55,24 +66,35 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call, type_of_target, unique_labels,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import (
+    _check_sample_weight, check_is_fitted, column_or_1d, validate_data,
+)
 
 from . import optim, perceptron
 from ._kernels import BACKENDS
-from ._kernels.reference import layer_views
+from ._kernels.layout import layer_views
 from .activations import TRAINABLE
 from .callbacks import Callback
 from .network import MLP
 from .schedules import Schedule
 from .training import DivergenceError, fit
 
-__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron"]
+__all__ = ["MLPClassifier", "MLPRegressor", "Perceptron", "from_sklearn"]
 
 FLOATS = (np.float64, np.float32)
 SOLVERS = frozenset(optim.NAMES) | {"lbfgs"}
-_OUT_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity"}
+_OUT_ACTIVATION = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity",
+                   "exp": "exp"}
 _ADAM_LIKE = ("adam", "adamax", "nadam")
 _LINEAR_IN_GRADIENT = ("sgd", "momentum", "nag")
+_SKLEARN_ACTIVATION = {"identity": "identity", "linear": "identity", "logistic": "logistic",
+                       "sigmoid": "logistic", "tanh": "tanh", "relu": "relu"}
+_SKLEARN_SOLVERS = ("lbfgs", "sgd", "adam")
+# What a fitted estimator carries besides its parameters, in both libraries.
+_FITTED = ("n_features_in_", "feature_names_in_", "classes_", "_label_binarizer", "n_iter_",
+           "t_", "loss_", "loss_curve_", "best_loss_", "validation_scores_",
+           "best_validation_score_")
 
 
 class _BaseMLP(BaseEstimator):
@@ -116,83 +138,57 @@ class _BaseMLP(BaseEstimator):
         "dtype": [StrOptions({"float32", "float64"}), type, np.dtype, None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, backend=None, dtype=None):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.schedule = schedule
-        self.backend = backend
-        self.dtype = dtype
-
     # -- fitting ----------------------------------------------------------
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on (X, y) for up to ``max_iter`` epochs (from scratch unless
-        ``warm_start``); returns self."""
-        return self._fit(X, y, incremental=False)
+        ``warm_start``), each sample's loss weighted by ``sample_weight``
+        (default all ones); returns self."""
+        return self._fit(X, y, sample_weight, incremental=False)
 
-    def _fit(self, X, y, incremental):
+    def _fit(self, X, y, sample_weight, incremental):
         self._validate_params()
         first = not hasattr(self, "_net") or not (self.warm_start or incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first)
+        w = self._weights(X, y, sample_weight, incremental)
         if first:
             self._initialize(X, Y)
         X = self._net.check_X(X)
         Y = np.ascontiguousarray(Y, dtype=self._net.dtype)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y)
+            self._fit_lbfgs(X, Y, w)
         else:
-            self._fit_stochastic(X, Y, incremental)
+            self._fit_stochastic(X, Y, w, incremental)
         return self
+
+    def _weights(self, X, y, sample_weight, incremental):
+        return _sample_weights(X, y, sample_weight)
 
     def _initialize(self, X, Y):
         """Build the network with scikit-learn's (Glorot) initialisation:
         W, b ~ U(-r, r), r = sqrt(f / (n_in + n_out)), f = 2 for logistic units, else 6."""
-        self._rng = _generator(self.random_state)
         hidden = np.atleast_1d(self.hidden_layer_sizes).tolist()
         dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
-        self._net = MLP([X.shape[1], *hidden, Y.shape[1]], activation=self.activation,
-                        output=self._output(), dtype=dtype, backend=self.backend,
-                        random_state=0)
+        self._build([X.shape[1], *hidden, Y.shape[1]], dtype)
         factor = 2.0 if self.activation in ("logistic", "sigmoid") else 6.0
         for layer in self._net.layers:
             r = np.sqrt(factor / sum(layer.W.shape))
             layer.W[...] = self._rng.uniform(-r, r, layer.W.shape)
             layer.b[...] = self._rng.uniform(-r, r, layer.b.shape)
-        self._expose_parameters()
-        self._optimizer = None
-        self._schedule = copy.deepcopy(self.schedule)
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
-        self.out_activation_ = _OUT_ACTIVATION[self._net.output]
         if self.solver != "lbfgs":
             self._start_curves()
+
+    def _build(self, sizes, dtype):
+        """A fresh network of layer sizes ``sizes`` and the state that goes with it."""
+        self._rng = _generator(self.random_state)
+        self._net = MLP(sizes, activation=self.activation, output=self._output(), dtype=dtype,
+                        backend=self.backend, random_state=0)
+        self._optimizer = None
+        self._schedule = copy.deepcopy(self.schedule)
+        self.n_layers_ = len(sizes)
+        self.n_outputs_ = int(sizes[-1])
+        self.out_activation_ = _OUT_ACTIVATION[self._net.output]
 
     def _start_curves(self):
         """The stochastic solvers' records: loss curve, best loss or validation score."""
@@ -203,17 +199,57 @@ class _BaseMLP(BaseEstimator):
         self.best_validation_score_ = -np.inf if self.early_stopping else None
         self._best_params = self._net.params.copy()
 
-    def _expose_parameters(self):
-        """coefs_[k] (n_in, n_out) and intercepts_[k]: views into the flat buffer."""
-        self.coefs_ = [layer.W.T for layer in self._net.layers]
-        self.intercepts_ = [layer.b for layer in self._net.layers]
+    # -- the parameters: views into the network's flat buffer --------------
+    @property
+    def coefs_(self):
+        """coefs_[k] = W_{k+1}^T, shape (n_in, n_out): views into the network's
+        flat parameter buffer. Assigning a list of arrays of these shapes
+        writes them into it (predictions follow)."""
+        return [layer.W.T for layer in self._fitted_layers("coefs_")]
 
-    def _fit_stochastic(self, X, Y, incremental):
+    @coefs_.setter
+    def coefs_(self, arrays):
+        self._write_layers("coefs_", arrays, [layer.W.T for layer in self._fitted_layers("coefs_")])
+
+    @property
+    def intercepts_(self):
+        """intercepts_[k] = b_{k+1}, shape (n_out,): views like ``coefs_``, assignable likewise."""
+        return [layer.b for layer in self._fitted_layers("intercepts_")]
+
+    @intercepts_.setter
+    def intercepts_(self, arrays):
+        self._write_layers("intercepts_", arrays,
+                           [layer.b for layer in self._fitted_layers("intercepts_")])
+
+    def _fitted_layers(self, name):
+        if "_net" not in vars(self):
+            raise AttributeError(f"{type(self).__name__} has no {name} before it is fitted")
+        return self._net.layers
+
+    @staticmethod
+    def _write_layers(name, arrays, views):
+        """Check every array of ``arrays`` against its view's shape, then copy them all in."""
+        arrays = list(arrays)
+        if len(arrays) != len(views):
+            raise ValueError(f"{name} needs {len(views)} arrays (one per layer), got {len(arrays)}")
+        checked = []
+        for k, (array, view) in enumerate(zip(arrays, views)):
+            array = np.asarray(array)
+            if array.dtype.kind not in "biuf":
+                raise TypeError(f"{name}[{k}] must be numeric, got dtype {array.dtype}")
+            if array.shape != view.shape:
+                raise ValueError(f"{name}[{k}] has shape {array.shape}; the network's layer "
+                                 f"{k + 1} needs {view.shape}")
+            checked.append(array)
+        for array, view in zip(checked, views):
+            view[...] = array
+
+    def _fit_stochastic(self, X, Y, w, incremental):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         if not hasattr(self, "loss_curve_"):       # warm start after lbfgs
             self._start_curves()
-        X, Y, validation = self._split(X, Y)
+        X, Y, w, validation = self._split(X, Y, w)
         if self.batch_size == "auto":
             batch = min(200, len(X))
         else:
@@ -222,13 +258,14 @@ class _BaseMLP(BaseEstimator):
                               "It is going to be clipped")
             batch = min(self.batch_size, len(X))
         opt = self._prepare_optimizer(incremental)
-        opt.weight_decay = self.alpha / (self._loss_scale * batch)
-        rules = _EpochEnd(self, opt, len(X), batch, validation)
+        mean_weight = 1.0 if w is None else float(w.mean())
+        opt.weight_decay = self.alpha / (self._loss_scale * batch * mean_weight)
+        rules = _EpochEnd(self, opt, len(X), batch, mean_weight, validation)
         self.n_iter_ = 0
         try:
             history = fit(self._net, X, Y, opt, epochs=1 if incremental else self.max_iter,
                           batch_size=batch, shuffle=self.shuffle, random_state=self._rng,
-                          schedule=self._schedule, callbacks=[rules])
+                          schedule=self._schedule, callbacks=[rules], sample_weight=w)
         except DivergenceError as exc:
             raise ValueError(f"Solver produced non-finite parameter weights: {exc}") from None
         if history.interrupted:
@@ -239,18 +276,22 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           "and the optimization hasn't converged yet.", ConvergenceWarning)
 
-    def _split(self, X, Y):
-        """(X_train, Y_train, (X_val, y_val) or None): scikit-learn's early-stopping split."""
+    def _split(self, X, Y, w):
+        """(X_train, Y_train, w_train, (X_val, y_val, w_val) or None): scikit-learn's
+        early-stopping split (the weights split with their rows)."""
         if not self.early_stopping:
-            return X, Y, None
+            return X, Y, w, None
         stratify = Y if self._stratify() else None
-        X, X_val, Y, Y_val = train_test_split(
-            X, Y, test_size=self.validation_fraction, stratify=stratify,
-            random_state=int(self._rng.integers(2 ** 31 - 1)))
+        arrays = (X, Y) if w is None else (X, Y, w)
+        parts = train_test_split(*arrays, test_size=self.validation_fraction, stratify=stratify,
+                                 random_state=int(self._rng.integers(2 ** 31 - 1)))
+        X, X_val, Y, Y_val = parts[:4]
+        w, w_val = parts[4:] if w is not None else (None, None)
         if len(X_val) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
-        return np.ascontiguousarray(X), np.ascontiguousarray(Y), (X_val, self._decode(Y_val))
+        return (np.ascontiguousarray(X), np.ascontiguousarray(Y), w,
+                (X_val, self._decode(Y_val), w_val))
 
     def _prepare_optimizer(self, incremental):
         """The fastnn optimizer of ``solver``: kept with its state across
@@ -278,11 +319,12 @@ class _BaseMLP(BaseEstimator):
             kwargs.update(beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
         return name, kwargs
 
-    def _objective(self, data_loss, steps, n_samples):
-        """scikit-learn's loss_ of an epoch: c * L_data + the penalty
-        sum over its steps of alpha / (2 n_samples) ||W||^2 (W at the epoch's end)."""
+    def _objective(self, data_loss, steps, n_samples, mean_weight):
+        """scikit-learn's loss_ of an epoch: c * L_data + the penalty summed over
+        its steps, alpha / (2 n_samples mean_weight) ||W||^2 each (W at the epoch's end)."""
         penalty = sum(float(np.dot(layer.W.ravel(), layer.W.ravel())) for layer in self._net.layers)
-        return self._loss_scale * data_loss + 0.5 * self.alpha * penalty * steps / n_samples
+        return (self._loss_scale * data_loss
+                + 0.5 * self.alpha * penalty * steps / (n_samples * mean_weight))
 
     def _update_no_improvement_count(self, validation):
         """scikit-learn's rule: an epoch improves when the training loss drops
@@ -307,18 +349,22 @@ class _BaseMLP(BaseEstimator):
             self.best_validation_score_ = score
             self._best_params = self._net.params.copy()
 
-    def _fit_lbfgs(self, X, Y):
-        """Minimise J = c L_data + alpha / (2 N) sum_k ||W_k||^2 with SciPy's L-BFGS-B."""
+    def _fit_lbfgs(self, X, Y, w):
+        """Minimise J = c L_data + alpha / (2 sum_i w_i) sum_k ||W_k||^2 with
+        SciPy's L-BFGS-B (L_data the w-weighted mean loss; w_i = 1 without weights)."""
         net = self._net
         decay = np.zeros(net.params.shape)
         for W, _ in layer_views(decay, net.sizes):
-            W[...] = self.alpha / len(X)
+            W[...] = self.alpha / (len(X) if w is None else w.sum())
         c = self._loss_scale
+        w = net.sample_weights(w, len(X))
+
+        work = net.workspace(len(X))
 
         def objective(theta):
             net.params[...] = theta
-            loss = net.backend.loss_and_grad(X, Y, net.sizes, net.acts, net.alpha,
-                                             net.loss_code, net.params, net.grads)
+            loss = net.backend.loss_and_grad(X, Y, w, net.description, net.params, net.grads,
+                                             work)
             return (c * loss + 0.5 * float(np.dot(decay * theta, theta)),
                     c * net.grads.astype(np.float64) + decay * theta)
 
@@ -342,12 +388,38 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, dtype=FLOATS, reset=False)
         return self._net.forward(X)
 
-    def _score(self, X, y):
-        """Accuracy or R^2 of validated data (NaN when predictions are not finite)."""
+    def _score(self, X, y, w):
+        """Accuracy or R^2 of validated data, weighted by w (None: unweighted);
+        NaN when predictions are not finite."""
         P = self._net.forward(X)
         if not np.all(np.isfinite(P)):
             return np.nan
-        return self._score_function(y, self._decode(P))
+        return self._score_function(y, self._decode(P), sample_weight=w)
+
+    # -- scikit-learn's own estimators -------------------------------------
+    def to_sklearn(self):
+        """The scikit-learn estimator of the same name, fitted: copies of
+        ``coefs_`` and ``intercepts_`` and the other fitted attributes, so
+        that it predicts what this estimator predicts. Its parameters are
+        this estimator's (a solver scikit-learn lacks becomes "adam", which
+        matters only if it is refitted). Hidden units scikit-learn lacks
+        (leaky_relu) raise a ValueError."""
+        check_is_fitted(self)
+        if self.activation not in _SKLEARN_ACTIVATION:
+            raise ValueError(f"activation={self.activation!r} has no scikit-learn equivalent "
+                             f"(it has {', '.join(sorted(set(_SKLEARN_ACTIVATION.values())))})")
+        theirs = getattr(neural_network, type(self).__name__)()
+        params = {k: v for k, v in self.get_params().items() if k in theirs.get_params()}
+        params["activation"] = _SKLEARN_ACTIVATION[self.activation]
+        if params["solver"] not in _SKLEARN_SOLVERS:
+            params["solver"] = "adam"
+        theirs.set_params(**params)
+        _copy_fitted(self, theirs)
+        theirs.coefs_ = [W.copy() for W in self.coefs_]
+        theirs.intercepts_ = [b.copy() for b in self.intercepts_]
+        theirs.n_layers_, theirs.n_outputs_ = self.n_layers_, self.n_outputs_
+        theirs.out_activation_ = self.out_activation_
+        return theirs
 
     # -- pickling: the network and optimizer hold kernel modules ----------
     def __getstate__(self):
@@ -357,7 +429,6 @@ class _BaseMLP(BaseEstimator):
             state["_net_state"] = {"sizes": net.sizes, "activation": net.activation,
                                    "output": net.output, "dtype": net.dtype.name,
                                    "params": net.params}
-            del state["coefs_"], state["intercepts_"]
         if state.get("_optimizer") is not None:
             state["_optimizer"] = state["_optimizer"].state_dict()
         return state
@@ -371,7 +442,6 @@ class _BaseMLP(BaseEstimator):
         params = net_state.pop("params")
         self._net = MLP(net_state.pop("sizes"), random_state=0, backend=self.backend, **net_state)
         self._net.params[...] = params
-        self._expose_parameters()
         if opt_state is not None:
             self._optimizer = optim.get(str(opt_state["name"]), backend=self._net.backend_name)
             self._optimizer.load_state_dict(opt_state)
@@ -383,8 +453,9 @@ class _EpochEnd(Callback):
     ("invscaling": eta = eta_0 / (t_ + 1)^power_t with t_ the samples seen;
     "adaptive": eta / 5 instead of stopping, until eta <= 1e-6)."""
 
-    def __init__(self, est, opt, n_samples, batch_size, validation):
+    def __init__(self, est, opt, n_samples, batch_size, mean_weight, validation):
         self.est, self.opt, self.n_samples, self.validation = est, opt, n_samples, validation
+        self.mean_weight = mean_weight
         self.lr0 = est._optimizer_spec()[1]["lr"]
         self.steps = -(-n_samples // batch_size)
         uses_rule = est.solver != "adam" and est._schedule is None
@@ -394,7 +465,7 @@ class _EpochEnd(Callback):
         est = self.est
         est.n_iter_ += 1
         est.t_ += self.n_samples
-        est.loss_ = est._objective(logs["loss"], self.steps, self.n_samples)
+        est.loss_ = est._objective(logs["loss"], self.steps, self.n_samples, self.mean_weight)
         est.loss_curve_.append(est.loss_)
         if est.verbose:
             print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
@@ -428,19 +499,31 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     True
     """
 
+    _parameter_constraints = {**_BaseMLP._parameter_constraints,
+                              "class_weight": [StrOptions({"balanced"}), dict, None]}
     _loss_scale = 1.0
     _score_function = staticmethod(accuracy_score)
 
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 class_weight=None, schedule=None, backend=None, dtype=None):
+        _keep_arguments(self, locals())
+
     @available_if(lambda est: est.solver != "lbfgs")
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y); ``classes`` (every label) is required on the first call."""
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y) with weights ``sample_weight``; ``classes``
+        (every label) is required on the first call."""
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
-        return self._fit(X, y, incremental=True)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, dtype=FLOATS, reset=reset)
@@ -459,6 +542,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` "
                                  f"has {self.classes_}. 'y' has {classes}.")
         return X, self._label_binarizer.transform(y)
+
+    def _weights(self, X, y, sample_weight, incremental):
+        return _sample_weights(X, y, sample_weight, self.class_weight, incremental)
 
     def _output(self):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
@@ -493,35 +579,51 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor: scikit-learn's MLPRegressor (squared
-    error, identity output) trained by fastnn. Parameters and attributes as
+    """Multi-layer perceptron regressor: scikit-learn's MLPRegressor trained by
+    fastnn: ``loss="squared_error"`` (identity output) or ``"poisson"`` (half
+    Poisson deviance of an exponential output y_hat = e^{a_L}, computed from
+    the logits; targets must be >= 0). Parameters and attributes as
     scikit-learn's; see the module docstring for the extras.
 
     >>> import numpy as np
     >>> from fastnn.estimators import MLPRegressor
     >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
-    >>> reg = MLPRegressor((32,), solver="lbfgs", random_state=0).fit(X, X[:, 0] ** 2)
-    >>> reg.score(X, X[:, 0] ** 2) > 0.99
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", random_state=0)
+    >>> reg.fit(X, X[:, 0] ** 2).score(X, X[:, 0] ** 2) > 0.99
     True
     """
 
+    _parameter_constraints = {**_BaseMLP._parameter_constraints,
+                              "loss": [StrOptions({"squared_error", "poisson"})]}
     _loss_scale = 0.5
     _score_function = staticmethod(r2_score)
 
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, backend=None, dtype=None):
+        _keep_arguments(self, locals())
+
     @available_if(lambda est: est.solver != "lbfgs")
-    def partial_fit(self, X, y):
-        """One epoch over (X, y)."""
-        return self._fit(X, y, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y) with weights ``sample_weight``."""
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=FLOATS,
                              reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("Some value(s) of y are negative which is not allowed for "
+                             "Poisson regression.")
         return X, y.reshape(len(y), -1)
 
     def _output(self):
-        return "linear"
+        return "exp" if self.loss == "poisson" else "linear"
 
     def _stratify(self):
         return False
@@ -550,6 +652,10 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     Two classes: one perceptron, P = ``classes_[1]``. More: one perceptron per
     class (that class against the rest), predicting the class of largest w . x.
 
+    ``class_weight`` (a dict label -> weight, or "balanced": n_samples /
+    (n_classes * count)) scales a sample's corrections, w = w +- c x, by its
+    class's weight c; a class of weight 0 is never corrected.
+
     Attributes: ``coef_`` (n_perceptrons, n_features) = w_1..w_n,
     ``intercept_`` = w_0, ``classes_``, ``n_iter_`` (epochs of the longest
     run), ``converged_`` (per perceptron), ``n_features_in_``.
@@ -564,14 +670,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
         "backend": [StrOptions(set(BACKENDS)), None],
     }
 
-    def __init__(self, max_iter=1000, *, random_state=None, warm_start=False, backend=None):
-        self.max_iter = max_iter
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.backend = backend
+    def __init__(self, max_iter=1000, *, random_state=None, warm_start=False, class_weight=None,
+                 backend=None):
+        _keep_arguments(self, locals())
 
     def fit(self, X, y):
         """Run the learning algorithm for up to ``max_iter`` epochs; returns self."""
@@ -580,7 +685,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=FLOATS, reset=first)
         if first:
             self.classes_ = unique_labels(y)
-        self._learn(X, y, self.max_iter, first)
+        self._learn(X, y, self.max_iter, first, incremental=False)
         if not self.converged_.all():
             warnings.warn(f"The perceptron learning algorithm did not converge in "
                           f"{self.max_iter} epochs: the classes are not linearly separable "
@@ -594,14 +699,16 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=FLOATS, reset=first)
         if len(np.setdiff1d(unique_labels(y), self.classes_)):
             raise ValueError(f"`y` has classes not in `self.classes_` ({self.classes_})")
-        self._learn(X, y, 1, first)
+        self._learn(X, y, 1, first, incremental=True)
         return self
 
-    def _learn(self, X, y, epochs, first):
+    def _learn(self, X, y, epochs, first, incremental):
         """Train one perceptron per positive class, from random weights
-        (``first``) or from the current ones."""
+        (``first``) or from the current ones; every sample's corrections are
+        scaled by the weight ``class_weight`` gives its class."""
         if first:
             self._rng = _generator(self.random_state)
+        weights = _sample_weights(X, y, None, self.class_weight, incremental)
         positive = self.classes_[-1:] if len(self.classes_) <= 2 else self.classes_
         runs = []
         with warnings.catch_warnings():
@@ -610,7 +717,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 w = None if first else np.r_[self.intercept_[k], self.coef_[k]]
                 runs.append(perceptron.train_perceptron(
                     X, (y == c).astype(np.int64), w=w, max_epochs=epochs,
-                    random_state=self._rng, backend=self.backend))
+                    random_state=self._rng, backend=self.backend, sample_weight=weights))
         W = np.array([run.weights for run in runs])
         self.coef_, self.intercept_ = W[:, 1:], W[:, 0]
         self.converged_ = np.array([run.converged for run in runs])
@@ -629,6 +736,65 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if scores.ndim == 2:
             return self.classes_[scores.argmax(axis=1)]
         return self.classes_[np.minimum(scores >= 0, len(self.classes_) - 1).astype(np.int64)]
+
+
+def from_sklearn(est, *, backend=None):
+    """A fastnn MLPClassifier / MLPRegressor equal to the fitted scikit-learn
+    estimator ``est``: its parameters, its fitted attributes, a network of
+    ``est.coefs_`` and ``est.intercepts_`` in their dtype; it predicts what
+    ``est`` predicts and can continue training (``warm_start``, ``partial_fit``)
+    with a fresh optimizer state. ``backend`` picks the kernel backend."""
+    kinds = {neural_network.MLPClassifier: MLPClassifier,
+             neural_network.MLPRegressor: MLPRegressor}
+    cls = next((ours for theirs, ours in kinds.items() if isinstance(est, theirs)), None)
+    if cls is None:
+        raise TypeError(f"from_sklearn needs a scikit-learn MLPClassifier or MLPRegressor, "
+                        f"got {type(est).__name__}")
+    check_is_fitted(est)
+    ours = cls(**est.get_params(), backend=backend)
+    _copy_fitted(est, ours)
+    sizes = [est.coefs_[0].shape[0], *(W.shape[1] for W in est.coefs_)]
+    ours._build(sizes, est.coefs_[0].dtype)
+    ours.coefs_, ours.intercepts_ = est.coefs_, est.intercepts_
+    if ours.solver != "lbfgs":
+        ours._start_curves()
+        _copy_fitted(est, ours)
+    return ours
+
+
+def _copy_fitted(source, target):
+    """Copy the attributes of ``_FITTED`` that ``source`` has onto ``target``."""
+    for name in _FITTED:
+        if hasattr(source, name):
+            setattr(target, name, copy.deepcopy(getattr(source, name)))
+
+
+def _sample_weights(X, y, sample_weight, class_weight=None, incremental=False):
+    """Per-sample weights as float64 (>= 0, not all 0): ``sample_weight``
+    (default ones) times the weight ``class_weight`` gives each sample's class
+    (a dict of label -> weight, or "balanced": n_samples / (n_classes * count
+    of the class)); None when both are None (all ones, the unweighted path)."""
+    if class_weight is None and sample_weight is None:
+        return None
+    if incremental and class_weight == "balanced":
+        raise ValueError("class_weight='balanced' is not supported by partial_fit: the class "
+                         "frequencies of one batch are not those of the data. Pass the dict "
+                         "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                         "classes=classes, y=y) of a large enough sample instead.")
+    w = None if class_weight is None else compute_sample_weight(class_weight, y)
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        w = sample_weight if w is None else w * sample_weight
+    return _check_sample_weight(w, X, dtype=np.float64, ensure_non_negative=True)
+
+
+def _keep_arguments(est, arguments):
+    """scikit-learn's constructor convention: every argument stored unchanged
+    as the attribute of its name."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
 
 
 def _generator(random_state):

@@ -1,14 +1,15 @@
 """Feed-forward networks (the notes' section 4) over one flat parameter buffer."""
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import activations, losses
+from ._files import atomic_writer
 from ._kernels import codes, get_backend, resolve_backend_name
-from ._kernels.reference import layer_views
-from ._validation import as_float_array
+from ._kernels.layout import layer_views, work_size
+from ._kernels.values import network
+from ._validation import as_float_array, as_sample_weight
 
 FORMAT = "fastnn-mlp"
 FORMAT_VERSION = 1
@@ -36,11 +37,11 @@ class MLP:
         Hidden activation g, one name for all hidden layers or one per layer:
         sigmoid (logistic), tanh, relu, leaky_relu, linear (identity), step
         (forward only: the threshold cannot be trained by gradients).
-    output : {"softmax", "sigmoid", "linear"}
-        Output function O.
+    output : {"softmax", "sigmoid", "linear", "exp"}
+        Output function O ("exp": y_hat = e^{a}, the mean of a Poisson count).
     loss : str, optional
         Defaults to the notes' table: softmax -> cross_entropy, sigmoid ->
-        binary_cross_entropy, linear -> squared_error.
+        binary_cross_entropy, linear -> squared_error; exp -> poisson.
     init : {"auto", "random", "xavier", "he"}
         "random": W ~ N(0, 0.01^2) (the notes' "initialize randomly");
         "xavier": W ~ U(-r, r), r = sqrt(6 / (n_in + n_out)) (Glorot);
@@ -82,7 +83,7 @@ class MLP:
     def __getstate__(self):
         """Pickle by value: the backend travels by name (modules do not pickle)."""
         state = dict(self.__dict__)
-        del state["backend"], state["layers"]
+        del state["backend"], state["layers"], state["description"]
         return state
 
     def __setstate__(self, state):
@@ -90,8 +91,10 @@ class MLP:
         self._bind()
 
     def _bind(self):
-        """The backend module and the per-layer views into ``params``."""
+        """The backend module, the kernels' description of the network and the
+        per-layer views into ``params``."""
         self.backend = get_backend(self.backend_name)
+        self.description = network(self.sizes, self.acts, self.alpha, self.loss_code)
         self.layers = [Layer(W, b, a) for (W, b), a in
                        zip(layer_views(self.params, self.sizes), self.activation + [self.output])]
 
@@ -163,24 +166,36 @@ class MLP:
         Y = as_float_array(y_arr, name, dtype=self.dtype, ndim=2)
         if Y.shape[1] != k:
             raise ValueError(f"{name} has {Y.shape[1]} columns but the output layer has {k}")
-        if self.output != "linear" and (Y.min() < 0 or Y.max() > 1):
+        if self.output == "exp" and Y.min() < 0:
+            raise ValueError(f"{name} must hold counts >= 0 for output='exp' (Poisson)")
+        if self.is_classifier and (Y.min() < 0 or Y.max() > 1):
             raise ValueError(f"{name} must hold probabilities in [0, 1] for output={self.output!r}")
         return Y
+
+    def sample_weights(self, sample_weight, n_samples, name="sample_weight"):
+        """Per-sample weights as the kernels take them: a 1-D array of the
+        network's dtype, or an empty one for None (unweighted, nothing to read)."""
+        if sample_weight is None:
+            return np.empty(0, dtype=self.dtype)
+        return as_sample_weight(sample_weight, name, n_samples, self.dtype)
 
     # -- forward, loss, backward ------------------------------------------
     def decision_function(self, X):
         """The logits a_L for the rows of X."""
         X = self.check_X(X)
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        return self.backend.forward(X, self.sizes, self.acts, self.alpha, self.params, out)
+        return self.backend.forward(X, self.description, self.params, out, self.workspace(len(X)))
 
     def forward(self, X):
-        """y_hat = O(a_L): softmax probabilities, sigmoid probabilities or values."""
+        """y_hat = O(a_L): softmax probabilities, sigmoid probabilities, values
+        (linear) or Poisson means e^{a_L} (exp)."""
         A = self.decision_function(X)
         if self.output == "softmax":
             return self.backend.softmax(A, A)
         if self.output == "sigmoid":
             return self.backend.activation_forward(A, codes.ACT_SIGMOID, 0.0, A)
+        if self.output == "exp":
+            return np.exp(A, out=A)
         return A
 
     def predict_proba(self, X):
@@ -190,7 +205,7 @@ class MLP:
         return self.forward(X)
 
     def predict(self, X):
-        """Labels (argmax for softmax, y_hat >= 0.5 for sigmoid) or values (linear)."""
+        """Labels (argmax for softmax, y_hat >= 0.5 for sigmoid) or values (linear, exp)."""
         Y = self.forward(X)
         if self.output == "softmax":
             return Y.argmax(axis=1)
@@ -209,50 +224,66 @@ class MLP:
                 truth = truth.argmax(axis=1)
             return float(np.mean(pred == truth.reshape(pred.shape)))
         Y = self.targets(y, len(X)).astype(np.float64)
-        resid = ((self.decision_function(X) - Y) ** 2).sum()
+        resid = ((self.forward(X) - Y) ** 2).sum()
         total = ((Y - Y.mean(axis=0)) ** 2).sum()
         return float(1.0 - resid / total) if total > 0 else 0.0
 
-    def loss_value(self, X, Y):
-        """The loss of already-validated (X, Y) without touching ``grads``."""
-        A = self.backend.forward(X, self.sizes, self.acts, self.alpha, self.params,
-                                 np.empty((X.shape[0], self.n_outputs), dtype=self.dtype))
-        return self.backend.loss_grad(self.loss_code, A, Y, np.empty_like(A))
+    def loss_value(self, X, Y, w=None):
+        """The loss of already-validated (X, Y) (weighted by the kernels' weights
+        ``w``, default unweighted) without touching ``grads``."""
+        A = self.backend.forward(X, self.description, self.params,
+                                 np.empty((X.shape[0], self.n_outputs), dtype=self.dtype),
+                                 self.workspace(len(X)))
+        w = np.empty(0, dtype=self.dtype) if w is None else w
+        return self.backend.loss_grad(self.loss_code, A, Y, w, np.empty_like(A))
 
-    def loss_and_grad(self, X, y):
-        """(L, dL/dtheta) on (X, y) by the notes' Algorithms 5 and 6. The gradient
-        is the network's own buffer ``grads`` (params' layout), overwritten by
-        the next call."""
+    def loss_and_grad(self, X, y, sample_weight=None):
+        """(L, dL/dtheta) on (X, y) by the notes' Algorithms 5 and 6, L the mean
+        loss over the rows, or with ``sample_weight`` w the weighted mean
+        sum_i w_i L_i / sum_i w_i. The gradient is the network's own buffer
+        ``grads`` (params' layout), overwritten by the next call."""
         self.check_trainable()
         X = self.check_X(X)
         Y = self.targets(y, len(X))
-        loss = self.backend.loss_and_grad(X, Y, self.sizes, self.acts, self.alpha,
-                                          self.loss_code, self.params, self.grads)
+        w = self.sample_weights(sample_weight, len(X))
+        loss = self.backend.loss_and_grad(X, Y, w, self.description, self.params, self.grads,
+                                          self.workspace(len(X)))
         return loss, self.grads
+
+    def workspace(self, rows):
+        """A work buffer for the network kernels, for batches of up to ``rows`` rows
+        (layout.py); a training loop allocates one and reuses it for every step."""
+        return np.empty(work_size(self.description, rows), dtype=self.dtype)
 
     def check_trainable(self):
         if "step" in self.activation:
             raise ValueError("activation='step' has no useful derivative: a network with step "
                              "units can run forward but cannot be trained by gradient descent")
 
+    # -- other tools (fastnn.export) --------------------------------------
+    def to_torch(self):
+        """A ``torch.nn.Sequential`` with the same outputs; see :func:`fastnn.export.to_torch`."""
+        from .export import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, module, output=None, backend=None):
+        """The MLP of a ``torch.nn.Sequential`` of Linear and activation layers;
+        see :func:`fastnn.export.from_torch` (how the output function is read)."""
+        from .export import from_torch
+        return from_torch(module, output=output, backend=backend)
+
     # -- persistence ------------------------------------------------------
     def save(self, path):
         """Write the architecture and parameters to a versioned ``.npz`` file,
         atomically (temporary file in the same folder, then rename)."""
         path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
-                         sizes=self.sizes, activation=np.array(self.activation, dtype=str),
-                         output=np.array(self.output), loss=np.array(self.loss),
-                         alpha=np.array(self.alpha), dtype=np.array(self.dtype.name),
-                         params=self.params)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_writer(path, suffix=".npz") as f:
+            np.savez(f, format=np.array(FORMAT), version=np.array(FORMAT_VERSION),
+                     sizes=self.sizes, activation=np.array(self.activation, dtype=str),
+                     output=np.array(self.output), loss=np.array(self.loss),
+                     alpha=np.array(self.alpha), dtype=np.array(self.dtype.name),
+                     params=self.params)
         return path
 
     @classmethod

@@ -7,6 +7,7 @@ from itertools import combinations
 
 import numpy as np
 
+from ._kernels import reference
 from ._validation import as_float_array, check_int, check_positive, check_real
 from .boolean import check_table, inputs
 
@@ -102,9 +103,7 @@ def find_mp_neuron(table):
 
 def sigmoid(z):
     """1 / (1 + e^{-z}), as e^{z} / (1 + e^{z}) for z < 0 so that exp never overflows."""
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return reference.sigmoid(np.asarray(z, dtype=np.float64))
 
 
 def _as_data(x, y):

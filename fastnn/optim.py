@@ -4,8 +4,9 @@ An optimizer owns its hyperparameters, in the live float64 vector ``hp`` that
 the kernels read (layout ``fastnn._kernels.codes.HP_*``), its step count ``t``
 and its state buffers ``s1``, ``s2`` (momentum, moments, accumulators) in the
 parameters' shape and dtype. ``step(params, grads)`` validates its arguments
-and makes ONE call ``backend.optimizer_step(code, params, grads, s1, s2, hp, t)``
-that updates ``params`` and the state in place, whatever the size of the
+and makes ONE call ``backend.optimizer_step(state, params, grads)``, with
+``state`` the kernels' :class:`~fastnn._kernels.values.OptimizerState` (code,
+``s1``, ``s2``, ``hp``, ``t``), that updates ``params``, the state and ``t`` in place, whatever the size of the
 buffer (the compiled backends in one pass, without temporaries). The compiled
 training loops reuse the same kernel with the same ``code``, ``hp`` and
 state, so a model trained by ``fastnn.fit`` and one stepped by hand follow
@@ -30,6 +31,7 @@ Example: the same loop for any optimizer of :data:`NAMES`
 import numpy as np
 
 from ._kernels import get_backend, resolve_backend_name
+from ._kernels.values import OptimizerState
 from ._kernels.codes import (
     HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_SIZE,
     HP_TORCH, HP_WEIGHT_DECAY, OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX,
@@ -107,6 +109,7 @@ class Optimizer:
             setattr(self, name, value)
         self.backend_name = resolve_backend_name(backend)
         self.backend = get_backend(self.backend_name)
+        self._backend_given = backend is not None
         self.check_finite = bool(check_finite)
         self.reset()
 
@@ -123,11 +126,11 @@ class Optimizer:
     @property
     def t(self):
         """Number of steps taken; the next step is step t + 1."""
-        return self._t
+        return int(self._steps[0])
 
     @t.setter
     def t(self, value):
-        self._t = check_int(value, "t", minimum=0)
+        self._steps[0] = check_int(value, "t", minimum=0)
 
     def __getstate__(self):
         """Pickle by value: the backend travels by name (modules do not pickle)."""
@@ -139,10 +142,19 @@ class Optimizer:
         self.__dict__.update(state)
         self.backend = get_backend(self.backend_name)
 
+    def check_backend(self, backend_name, owner):
+        """ValueError when this optimizer was created with a backend other than
+        ``backend_name``, the backend of ``owner`` (which steps it); an optimizer
+        created without ``backend=`` follows its owner."""
+        if self._backend_given and self.backend_name != backend_name:
+            raise ValueError(f"the optimizer was created with backend={self.backend_name!r} "
+                             f"but {owner} uses backend={backend_name!r}; create both with "
+                             f"the same backend")
+
     def reset(self):
         """Forget the state and the step count (hyperparameters are kept)."""
         self._state = None
-        self._t = 0
+        self._steps = np.zeros(1, dtype=np.int64)  # t, advanced by the kernels
         self._hp[HP_MU_PRODUCT] = 1.0
 
     def state_buffers(self, params):
@@ -150,14 +162,16 @@ class Optimizer:
         shape and dtype on first use; unused buffers are empty arrays of that dtype.
         The kernels update them in place: they are the optimizer's state."""
         check_buffer(params, "params")
-        return self._buffers(params)
+        return self.kernel_state(params)[1:3]
 
-    def _buffers(self, params):
+    def kernel_state(self, params):
+        """The :class:`~fastnn._kernels.values.OptimizerState` the kernels step
+        ``params`` with (already-validated ``params``; see :meth:`state_buffers`)."""
         if self._state is None:
             used = [np.zeros(params.shape, params.dtype) for _ in range(self.n_states)]
             unused = [np.empty(0, params.dtype) for _ in range(2 - self.n_states)]
-            self._state = tuple(used + unused)
-        s1 = self._state[0]
+            self._state = self._kernel_state(*used, *unused)
+        s1 = self._state.s1
         if s1.dtype != params.dtype or (self.n_states and s1.shape != params.shape):
             raise ValueError(
                 f"params has shape {params.shape} and dtype {params.dtype}, but this "
@@ -179,17 +193,15 @@ class Optimizer:
             raise ValueError("grads must not share memory with params")
         if self.check_finite:
             check_all_finite(grads, "grads")
-        s1, s2 = self._buffers(params)
-        self.backend.optimizer_step(self.code, params, grads, s1, s2, self._hp, self._t + 1)
-        self._t += 1
+        self.backend.optimizer_step(self.kernel_state(params), params, grads)
 
     def state_dict(self):
         """Copies of everything needed to continue: ``{"name", "t", "hp"}`` and,
         once the state exists, ``"s1"``, ``"s2"``. Plain NumPy arrays, ints and
         strings: ``numpy.savez(path, **opt.state_dict())`` stores it without pickle."""
-        state = {"name": self.name, "t": self._t, "hp": self._hp.copy()}
+        state = {"name": self.name, "t": self.t, "hp": self._hp.copy()}
         if self._state is not None:
-            state["s1"], state["s2"] = (s.copy() for s in self._state)
+            state["s1"], state["s2"] = self._state.s1.copy(), self._state.s2.copy()
         return state
 
     def load_state_dict(self, state):
@@ -205,7 +217,10 @@ class Optimizer:
         buffers = self._checked_buffers(state)
         self.t = int(t)
         self._hp[...] = hp
-        self._state = buffers
+        self._state = None if buffers is None else self._kernel_state(*buffers)
+
+    def _kernel_state(self, s1, s2):
+        return OptimizerState(self.code, s1, s2, self._hp, self._steps)
 
     def _checked_hp(self, hp):
         hp = np.asarray(hp, dtype=np.float64)

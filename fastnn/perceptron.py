@@ -68,7 +68,7 @@ class PerceptronResult:
 
 
 def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=None,
-                     dtype=None, record=False, backend=None):
+                     dtype=None, record=False, backend=None, sample_weight=None):
     """The perceptron learning algorithm on inputs ``X`` (N x n) with labels
     ``y`` (1: x in P, 0: x in N).
 
@@ -85,7 +85,11 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
     Every backend gives the same result for the same seed. On data that are
     not linearly separable (XOR) it stops after ``max_epochs`` with
     ``converged=False`` and a :class:`ConvergenceWarning`.
-    ``record=True`` keeps the weights after every epoch in ``history``."""
+    ``record=True`` keeps the weights after every epoch in ``history``.
+    ``sample_weight`` (algorithm 1): c_i >= 0 per input, a correction adds or
+    subtracts c_i x instead of x. That is the algorithm run on the inputs
+    c_i x, which lie on the same side of every hyperplane through 0 as x;
+    inputs of weight 0 are left out (never corrected: as if dropped)."""
     X = as_float_array(X, "X", dtype=dtype, ndim=2)
     y = _check_labels(y, X.shape[0])
     if algorithm not in (1, 2):
@@ -102,14 +106,18 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
             raise ValueError(f"w must have shape ({n + 1},) (w_0, ..., w_n), got {w.shape}")
     if algorithm == 1:
         P = augment(X)
+        if sample_weight is not None:
+            P, y = _weighted_inputs(P, y, sample_weight)
+    elif sample_weight is not None:
+        raise ValueError("sample_weight needs algorithm=1: algorithm 2 normalises every input")
     else:
         P, y = _modified_inputs(X, y), np.ones_like(y)
-    chunk = 1 if record else max(1, _ORDER_CHUNK // X.shape[0])
+    chunk = 1 if record else max(1, _ORDER_CHUNK // P.shape[0])
     history = [w.copy()] if record else None
     converged, k, epochs = False, 0, 0
     while not converged and epochs < max_epochs:
         n_epochs = min(chunk, max_epochs - epochs)
-        order = np.argsort(rng.random((n_epochs, X.shape[0])), axis=1, kind="stable")
+        order = np.argsort(rng.random((n_epochs, P.shape[0])), axis=1, kind="stable")
         converged, k_chunk, e_chunk = kernel(P, y, order, w)
         k, epochs = k + int(k_chunk), epochs + int(e_chunk)
         if record:
@@ -119,6 +127,17 @@ def train_perceptron(X, y, *, algorithm=1, w=None, max_epochs=100, random_state=
                       " the data may not be linearly separable", ConvergenceWarning, stacklevel=2)
     return PerceptronResult(bool(converged), k, epochs, w,
                             None if history is None else np.array(history))
+
+
+def _weighted_inputs(P, y, sample_weight):
+    """(c_i p_i, y_i) for the inputs of weight c_i > 0."""
+    c = as_float_array(sample_weight, "sample_weight", dtype=P.dtype, ndim=1)
+    if c.shape != (P.shape[0],):
+        raise ValueError(f"sample_weight has shape {c.shape}; X has {P.shape[0]} rows")
+    if np.any(c < 0) or not np.any(c > 0):
+        raise ValueError("sample_weight must be >= 0 with at least one weight > 0")
+    keep = c > 0
+    return np.ascontiguousarray(P[keep] * c[keep, None]), y[keep]
 
 
 def correction_bound(delta, w_star=None, w0=None):

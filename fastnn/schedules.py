@@ -15,12 +15,10 @@ loss; ``s(t)`` returns the current value and ignores t, and
 Symbols: eta_0 the initial learning rate, eta_min / eta_max the bounds of a
 cycle, k a decay constant, T a restart interval, beta_t the momentum.
 """
-import math
-import operator
 
 import numpy as np
 
-from ._validation import check_nonnegative, check_real
+from ._validation import check_int, check_nonnegative, check_real
 
 
 class Schedule:
@@ -35,12 +33,12 @@ class Schedule:
 
     def __call__(self, t):
         """The value at count t (an integer >= 0)."""
-        t = _count("t", t, 0)
+        t = check_int(t, "t", 0)
         return float(self._rates(np.array([t], dtype=np.int64))[0])
 
     def values(self, t0, n):
         """float64 array of s(t0), s(t0 + 1), ..., s(t0 + n - 1)."""
-        t0, n = _count("t0", t0, 0), _count("n", n, 0)
+        t0, n = check_int(t0, "t0", 0), check_int(n, "n", 0)
         return self._rates(np.arange(t0, t0 + n, dtype=np.int64))
 
     def update(self, metric):
@@ -85,7 +83,7 @@ class StepDecay(Schedule):
 
     def __init__(self, lr, every, factor=0.5):
         self.lr = _rate("lr", lr)
-        self.every = _count("every", every, 1)
+        self.every = check_int(every, "every", 1)
         self.factor = _factor("factor", factor)
 
     def _rates(self, t):
@@ -140,7 +138,7 @@ class MomentumSchedule(Schedule):
         self.beta_max = _real("beta_max", beta_max)
         if not 0.0 <= self.beta_max < 1.0:
             raise ValueError(f"beta_max must be in [0, 1), got {beta_max!r}")
-        self.every = _count("every", every, 1)
+        self.every = check_int(every, "every", 1)
 
     def _rates(self, t):
         m = t // self.every + 1
@@ -164,7 +162,7 @@ class Cyclical(Schedule):
 
     def __init__(self, lr_min, lr_max, step_size):
         self.lr_min, self.lr_max = _bounds(lr_min, lr_max)
-        self.step_size = _count("step_size", step_size, 1)
+        self.step_size = check_int(step_size, "step_size", 1)
 
     def _rates(self, t):
         height = 1.0 - np.abs(t % (2 * self.step_size) - self.step_size) / self.step_size
@@ -190,8 +188,8 @@ class CosineRestarts(Schedule):
 
     def __init__(self, lr_min, lr_max, T, t_mult=None):
         self.lr_min, self.lr_max = _bounds(lr_min, lr_max)
-        self.T = _count("T", T, 1)
-        self.t_mult = None if t_mult is None else _count("t_mult", t_mult, 1)
+        self.T = check_int(T, "T", 1)
+        self.t_mult = None if t_mult is None else check_int(t_mult, "t_mult", 1)
 
     def _rates(self, t):
         x = self._notes_position(t) if self.t_mult is None else self._sgdr_position(t)
@@ -233,7 +231,7 @@ class Warmup(Schedule):
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a fastnn.schedules.Schedule, got {schedule!r}")
         self.schedule = schedule
-        self.steps = _count("steps", steps, 1)
+        self.steps = check_int(steps, "steps", 1)
         self.start = _rate("start", start)
 
     @property
@@ -313,7 +311,7 @@ class ReduceOnPlateau(Schedule):
     def __init__(self, lr, factor=0.1, patience=10, threshold=1e-4, min_lr=0.0):
         self.lr = _rate("lr", lr)
         self.factor = _factor("factor", factor)
-        self.patience = _count("patience", patience, 0)
+        self.patience = check_int(patience, "patience", 0)
         self.threshold = _rate("threshold", threshold)
         self.min_lr = _rate("min_lr", min_lr)
         if self.min_lr > self.lr:
@@ -396,16 +394,6 @@ def _bounds(lr_min, lr_max):
     if lr_min > lr_max:
         raise ValueError(f"lr_min ({lr_min!r}) must not exceed lr_max ({lr_max!r})")
     return lr_min, lr_max
-
-
-def _count(name, value, minimum):
-    try:
-        result = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer, got {value!r}") from None
-    if result < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return result
 
 
 def _check_keys(state, expected):

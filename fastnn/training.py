@@ -5,18 +5,18 @@ index order, batch gather, forward, backward and optimizer update all run
 without Python. The per-step path (``fast=False``, and the NumPy backend)
 composes the same kernels from Python and is the fast path's reference.
 """
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import optim as optim_module
-from ._kernels.codes import HP_BETA1, HP_LR
-from ._kernels.reference import n_steps
+from ._kernels.codes import HP_LR
+from ._kernels.epoch import n_steps, step_epoch
+from ._validation import check_int
 from .callbacks import TerminateOnNaN
+from .progress import Progress
 
 
 class DivergenceError(FloatingPointError):
@@ -44,7 +44,8 @@ class History:
 
 def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, random_state=None,
         schedule=None, schedule_unit="step", momentum_schedule=None, validation_data=None,
-        callbacks=(), progress=False, fast=True, line_search=None, initial_epoch=0):
+        callbacks=(), progress=False, fast=True, line_search=None, initial_epoch=0,
+        sample_weight=None):
     """Train ``net`` on (X, y) with ``optimizer``; returns a :class:`History`.
 
     ``batch_size`` None (or N) is vanilla (batch) gradient descent, one step per
@@ -58,17 +59,24 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     epoch. ``line_search``: a sequence of learning rates tried at every step,
     keeping the parameters with the lowest loss on the batch (the notes 5.4).
 
+    ``sample_weight`` (one weight >= 0 per row of X): each step's loss is the
+    weighted mean sum_i w_i L_i / sum_i w_i over its batch (scikit-learn's
+    normalisation; a batch of weights summing to 0 contributes a zero
+    gradient), computed inside the kernels; None is the plain mean.
+
     A NaN/inf loss raises :class:`DivergenceError` naming the epoch and step
     (or stops quietly with a warning when a :class:`TerminateOnNaN` callback is
     given); Ctrl-C ends training after the current epoch's kernel call and
     returns the History with ``interrupted=True``.
     """
     opt = _optimizer(optimizer)
+    opt.check_backend(net.backend_name, "the network")
     net.check_trainable()
     X = net.check_X(X)
     Y = net.targets(y, len(X))
-    epochs = _check_count(epochs, "epochs", minimum=0)
-    B = len(X) if batch_size is None else min(_check_count(batch_size, "batch_size", 1), len(X))
+    w = net.sample_weights(sample_weight, len(X))
+    epochs = check_int(epochs, "epochs", minimum=0)
+    B = len(X) if batch_size is None else min(check_int(batch_size, "batch_size", 1), len(X))
     if schedule_unit not in ("step", "epoch"):
         raise ValueError(f"schedule_unit={schedule_unit!r} must be 'step' or 'epoch'")
     if line_search is not None:
@@ -78,7 +86,8 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
                          f"{type(opt).__name__} has none")
     val = None if validation_data is None else _validation_pair(net, validation_data)
     rng = np.random.default_rng(random_state)
-    s1, s2 = opt.state_buffers(net.params)
+    state = opt.kernel_state(net.params)
+    work = net.workspace(B)
     steps = n_steps(len(X), B)
     losses = np.empty(steps, dtype=np.float64)
     batch_sizes = np.minimum(B, len(X) - B * np.arange(steps))
@@ -86,14 +95,14 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     callbacks = list(callbacks)
     for cb in callbacks:
         cb.on_train_begin(net, history)
-    bar = tqdm(total=epochs, desc="fit", unit="epoch", disable=not progress, leave=False)
+    bar = Progress(epochs, "fit", "epoch", enabled=progress)
     try:
         for epoch in range(initial_epoch, initial_epoch + epochs):
             start = time.perf_counter()
             order = rng.permutation(len(X)) if shuffle else np.arange(len(X))
             lrs, betas = _step_values(opt, schedule, schedule_unit, momentum_schedule, epoch, steps)
-            done = _run_epoch(net, X, Y, order, B, opt, s1, s2, lrs, betas, losses, fast, line_search)
-            opt.t += done
+            done = _run_epoch(net, X, Y, w, order, B, opt, state, lrs, betas, losses, work, fast,
+                              line_search)
             history.steps += done
             if done < steps:
                 if _diverged(callbacks, epoch, done):
@@ -101,8 +110,7 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
             _record(history, net, float(losses @ batch_sizes / len(X)), lrs[0], val, start)
             if schedule is not None and getattr(schedule, "is_validation_driven", False):
                 schedule.update(history.val_loss[-1] if val is not None else history.loss[-1])
-            bar.update()
-            bar.set_postfix(_last(history))
+            bar.update(_last(history))
             if any([cb.on_epoch_end(net, epoch, _last(history)) for cb in callbacks]):
                 history.stopped_early = True
                 break
@@ -140,57 +148,41 @@ def _validation_pair(net, validation_data):
     return Xv, net.targets(yv, len(Xv), "validation_data[1]")
 
 
-def _run_epoch(net, X, Y, order, B, opt, s1, s2, lrs, betas, losses, fast, line_search):
-    """Steps of one epoch; returns how many updates were applied."""
+def _run_epoch(net, X, Y, w, order, B, opt, state, lrs, betas, losses, work, fast, line_search):
+    """Steps of one epoch through the network's backend (the optimizer state
+    ``state`` advances its t); returns how many updates were applied."""
+    kernels, params, grads = net.backend, net.params, net.grads
+    args = (X, Y, w, order, B, net.description, params, grads, state, lrs, betas, losses, work)
     if line_search is not None:
-        return _line_search_epoch(net, X, Y, order, B, opt, lrs, betas, losses, line_search)
+        return step_epoch(kernels.loss_and_grad, _line_search(net, state, line_search), *args)
     if fast or net.backend_name == "numpy":
-        return net.backend.train_epoch(X, Y, order, B, net.sizes, net.acts, net.alpha,
-                                       net.loss_code, net.params, net.grads, opt.code, s1, s2,
-                                       opt.hp, lrs, betas, opt.t, losses)
-    backend = net.backend
-    for s in range(len(losses)):
-        idx = order[s * B:(s + 1) * B]
-        losses[s] = backend.loss_and_grad(X[idx], Y[idx], net.sizes, net.acts, net.alpha,
-                                          net.loss_code, net.params, net.grads)
-        if not math.isfinite(losses[s]):
-            return s
-        _set_step(opt, lrs, betas, s)
-        backend.optimizer_step(opt.code, net.params, net.grads, s1, s2, opt.hp, opt.t + s + 1)
-    return len(losses)
+        return kernels.train_epoch(*args)
+    return step_epoch(kernels.loss_and_grad,
+                      lambda x, y, wb: kernels.optimizer_step(state, params, grads), *args)
 
 
-def _line_search_epoch(net, X, Y, order, B, opt, lrs, betas, losses, candidates):
-    """Each step tries eta in ``candidates`` and the scheduled rate, every one
-    from the same parameters and optimizer state, and keeps the update whose
-    loss on the batch afterwards is lowest (so it is never worse than the
-    plain step)."""
-    backend = net.backend
-    live = (net.params, *opt.state_buffers(net.params), opt.hp)
+def _line_search(net, state, candidates):
+    """The update of a line-search step: eta in ``candidates`` and the scheduled
+    rate are each tried from the same parameters and optimizer state, and the
+    update whose loss on the batch afterwards is lowest is kept (so it is never
+    worse than the plain step). Buffers are allocated once per epoch."""
+    live = (net.params, state.s1, state.s2, state.hp, state.t)
     start = [a.copy() for a in live]
     best = [np.empty_like(a) for a in live]
-    for s in range(len(losses)):
-        idx = order[s * B:(s + 1) * B]
-        Xb, Yb = X[idx], Y[idx]
-        losses[s] = backend.loss_and_grad(Xb, Yb, net.sizes, net.acts, net.alpha,
-                                          net.loss_code, net.params, net.grads)
-        if not math.isfinite(losses[s]):
-            return s
-        _set_step(opt, lrs, betas, s)
+
+    def update(x, y, wb):
         _copy(start, live)
-        grads = net.grads.copy()
-        best_loss = None
-        for lr in (lrs[s], *candidates):
+        scheduled, best_loss = state.hp[HP_LR], None
+        for lr in (scheduled, *candidates):
             _copy(live, start)
-            opt.hp[HP_LR] = lr
-            backend.optimizer_step(opt.code, net.params, grads, live[1], live[2], opt.hp,
-                                   opt.t + s + 1)
-            value = net.loss_value(Xb, Yb)
+            state.hp[HP_LR] = lr
+            net.backend.optimizer_step(state, net.params, net.grads)
+            value = net.loss_value(x, y, wb)
             if best_loss is None or value < best_loss:
                 best_loss = value
                 _copy(best, live)
         _copy(live, best)
-    return len(losses)
+    return update
 
 
 def _copy(targets, sources):
@@ -205,15 +197,9 @@ def _optimizer(optimizer):
             raise ValueError(f"optimizer={optimizer!r} is unknown; valid: "
                              f"{', '.join(optim_module.NAMES)}")
         return optim_module.get(optimizer)
-    if not all(hasattr(optimizer, a) for a in ("code", "hp", "state_buffers")):
+    if not all(hasattr(optimizer, a) for a in ("code", "hp", "kernel_state", "check_backend")):
         raise TypeError(f"optimizer={optimizer!r} is not a fastnn.optim optimizer or name")
     return optimizer
-
-
-def _set_step(opt, lrs, betas, s):
-    opt.hp[HP_LR] = lrs[s]
-    if len(betas):
-        opt.hp[HP_BETA1] = betas[s]
 
 
 def _step_values(opt, schedule, unit, momentum_schedule, epoch, steps):
@@ -255,14 +241,6 @@ def _last(history):
     if history.val_accuracy:
         logs["val_accuracy"] = history.val_accuracy[-1]
     return logs
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}={value!r} must be an integer")
-    if value < minimum:
-        raise ValueError(f"{name}={value!r} must be >= {minimum}")
-    return int(value)
 
 
 def _check_line_search(candidates):

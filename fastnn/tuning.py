@@ -40,11 +40,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from . import optim
 from ._validation import check_in_range, check_int, check_positive
 from .network import MLP
+from .progress import Progress
 from .training import DivergenceError, fit
 
 __all__ = ["lr_search", "search", "SearchResult", "Trial", "train_validation_split",
@@ -279,14 +279,15 @@ class _Search:
                 _submitter(self.executor, self.data, len(settings)))
         futures = {self._submit(s, self.task): i for i, s in enumerate(settings)}
         trials = [None] * len(settings)
-        with tqdm(total=len(settings), desc=desc, unit="trial", disable=not self.progress) as bar:
+        with Progress(len(settings), desc, "trial", enabled=self.progress) as bar:
             for future in cf.as_completed(futures):
                 i = futures[future]
                 try:
                     trials[i] = future.result()
                 except Exception as exc:  # the worker died or its result did not travel
                     trials[i] = Trial(settings[i], error=_describe(exc))
-                bar.update()
+                finished = [t.val_loss for t in trials if t is not None and t.ok]
+                bar.update({"best val_loss": min(finished, default=math.nan)})
         return trials
 
 

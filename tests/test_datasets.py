@@ -127,6 +127,7 @@ def test_load_gives_splits_for_the_command_line():
     (lambda: datasets.mnist5k(test_size=0), ValueError, "test_size"),
     (lambda: datasets.load("cifar"), ValueError, "dataset"),
     (lambda: datasets.load("digits", n_samples=10), ValueError, "n_samples"),
+    (lambda: datasets.load("mnist5k", n_samples=10), ValueError, "5000 images"),
 ])
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):

@@ -12,15 +12,17 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from fastnn._kernels import available_backends, codes, get_backend
+from fastnn._kernels import available_backends, codes, get_backend, layout
 from fastnn._kernels import reference as ref
+from fastnn._kernels.values import network, optimizer_state
 
 COMPILED = [name for name in available_backends() if name != "numpy"]
 ALL = list(available_backends())
 ACTS = [codes.ACT_LINEAR, codes.ACT_SIGMOID, codes.ACT_TANH, codes.ACT_RELU,
         codes.ACT_LEAKY_RELU, codes.ACT_STEP]
 SMOOTH_ACTS = [codes.ACT_LINEAR, codes.ACT_SIGMOID, codes.ACT_TANH]
-LOSSES = [codes.LOSS_SQUARED, codes.LOSS_BCE, codes.LOSS_SOFTMAX_CE]
+LOSSES = [codes.LOSS_SQUARED, codes.LOSS_BCE, codes.LOSS_SOFTMAX_CE, codes.LOSS_POISSON]
+NO_WEIGHTS = np.empty(0)
 OPTS = [codes.OPT_SGD, codes.OPT_MOMENTUM, codes.OPT_NAG, codes.OPT_ADAGRAD,
         codes.OPT_RMSPROP, codes.OPT_ADADELTA, codes.OPT_ADAM, codes.OPT_ADAMAX,
         codes.OPT_MAXPROP, codes.OPT_NADAM]
@@ -54,14 +56,26 @@ def normal(rng, shape, dtype, scale=1.0):
 
 def targets(rng, loss, n_rows, n_out, dtype):
     """Targets for ``loss``: reals (squared), {0, 1} and probabilities (BCE),
-    one-hot rows (softmax CE)."""
+    one-hot rows (softmax CE), counts (Poisson)."""
     if loss == codes.LOSS_SQUARED:
         return rng.standard_normal((n_rows, n_out)).astype(dtype)
+    if loss == codes.LOSS_POISSON:
+        return rng.poisson(2.0, (n_rows, n_out)).astype(dtype)
     if loss == codes.LOSS_BCE:
         Y = rng.random((n_rows, n_out))
         Y[:, ::2] = Y[:, ::2] > 0.5
         return Y.astype(dtype)
     return np.eye(n_out, dtype=dtype)[rng.integers(0, n_out, n_rows)]
+
+
+def sample_weights(rng, n, dtype, weighted=True):
+    """n sample weights in [0, 2) with every third exactly 0, or the empty
+    array of an unweighted call."""
+    if not weighted:
+        return np.empty(0, dtype)
+    w = rng.uniform(0, 2, n)
+    w[::3] = 0
+    return w.astype(dtype)
 
 
 def random_net(rng, sizes, dtype):
@@ -177,12 +191,13 @@ def test_softmax_matches_reference(backend, dtype, rows, cols, seed):
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("loss", LOSSES)
 @few
-@given(dtype=dtypes, rows=dims, cols=dims, seed=seeds)
-def test_loss_grad_matches_reference(backend, loss, dtype, rows, cols, seed):
+@given(dtype=dtypes, rows=dims, cols=dims, seed=seeds, weighted=st.booleans())
+def test_loss_grad_matches_reference(backend, loss, dtype, rows, cols, seed, weighted):
     rng = np.random.default_rng(seed)
     Z = normal(rng, (rows, cols), dtype, scale=5.0)
     Y = targets(rng, loss, rows, cols, dtype)
-    (value_ref, r_args), (value, b_args) = run_both(backend, "loss_grad", loss, Z, Y,
+    w = sample_weights(rng, rows, dtype, weighted)
+    (value_ref, r_args), (value, b_args) = run_both(backend, "loss_grad", loss, Z, Y, w,
                                                     np.empty_like(Z))
     assert isinstance(value, float)
     assert value == pytest.approx(value_ref, rel=TOL[dtype], abs=TOL[dtype])
@@ -199,10 +214,11 @@ def optimizer_run(module, opt, torch, dtype, n, weight_decay, seed, steps=50):
     hp[[codes.HP_LR, codes.HP_BETA1, codes.HP_BETA2, codes.HP_EPS]] = [0.01, 0.9, 0.999, 1e-8]
     hp[[codes.HP_WEIGHT_DECAY, codes.HP_TORCH]] = [weight_decay, torch]
     hp[[codes.HP_MU_PRODUCT, codes.HP_MOMENTUM_DECAY]] = [1.0, 0.004]
-    for t in range(1, steps + 1):
+    state = optimizer_state(opt, *states, hp)
+    for _ in range(steps):
         g = normal(rng, n, dtype)
-        module.optimizer_step(opt, w, g, states[0], states[1], hp, t)
-    return [w, *states, hp]
+        module.optimizer_step(state, w, g)
+    return [w, *states, hp, state.t]
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -214,7 +230,7 @@ def test_optimizer_step_matches_reference(backend, opt, torch, dtype, n, weight_
     want = optimizer_run(ref, opt, torch, dtype, n, weight_decay, seed)
     got = optimizer_run(get_backend(backend), opt, torch, dtype, n, weight_decay, seed)
     for g, w in zip(got, want):
-        assert_close(g, w, TOL[dtype] * 10)
+        np.testing.assert_array_equal(g, w)  # the same arithmetic: bit for bit
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -259,25 +275,31 @@ NET_TOL = {np.float32: 1e-5, np.float64: 1e-10}
 @given(dtype=dtypes, data=st.data())
 def test_forward_and_loss_and_grad_match_reference(backend, dtype, data):
     sizes, acts, loss, params, X, Y = network_case(data, dtype)
+    net = network(sizes, acts, ALPHA, loss)
     out = np.empty((X.shape[0], sizes[-1]), dtype)
-    (logits_ref, _), (logits, _) = run_both(backend, "forward", X, sizes, acts, ALPHA, params, out)
+    work = np.empty(layout.work_size(net, X.shape[0]), dtype)
+    (logits_ref, _), (logits, _) = run_both(backend, "forward", X, net, params, out, work)
     assert_close(logits, logits_ref, NET_TOL[dtype])
+    w = sample_weights(np.random.default_rng(len(X)), len(X), dtype, data.draw(st.booleans()))
     (value_ref, r_args), (value, b_args) = run_both(
-        backend, "loss_and_grad", X, Y, sizes, acts, ALPHA, loss, params, np.empty_like(params))
+        backend, "loss_and_grad", X, Y, w, net, params, np.empty_like(params), work)
     assert value == pytest.approx(value_ref, rel=NET_TOL[dtype])
-    assert_close(b_args[-1], r_args[-1], NET_TOL[dtype])
+    assert_close(b_args[-2], r_args[-2], NET_TOL[dtype])
 
 
-def epoch_run(module, X, Y, order, batch_size, sizes, acts, loss, params, opt, hp, lrs,
+def epoch_run(module, X, Y, w, order, batch_size, sizes, acts, loss, params, opt, hp, lrs,
               betas, t0):
     """One train_epoch from copies of the given state; returns its result and
     every buffer it may write."""
     p, g, hp = params.copy(), np.zeros_like(params), hp.copy()
     s1, s2 = (np.zeros(p.size if i < N_STATES[opt] else 0, p.dtype) for i in range(2))
     losses = np.full(lrs.size, -1.0)
-    done = module.train_epoch(X, Y, order, batch_size, sizes, acts, ALPHA, loss, p, g, opt,
-                              s1, s2, hp, lrs, betas, t0, losses)
-    return done, [p, g, s1, s2, hp, losses]
+    net = network(sizes, acts, ALPHA, loss)
+    state = optimizer_state(opt, s1, s2, hp, t0)
+    work = np.empty(layout.work_size(net, min(batch_size, order.size)), p.dtype)
+    done = module.train_epoch(X, Y, w, order, batch_size, net, p, g, state, lrs, betas, losses,
+                              work)
+    return done, [p, g, s1, s2, hp, losses, state.t]
 
 
 def hyperparameters(torch, weight_decay=0.0):
@@ -309,7 +331,8 @@ def epoch_data(rng, sizes, loss, n, dtype):
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_train_epoch_every_optimizer_matches_reference(backend, opt, torch, dtype, batch_size):
     """11 samples: B = 1 (the stochastic path) and B = 4 (a partial last batch
-    of 3), a betas array, t0 > 0, weight decay with the PyTorch variants only."""
+    of 3), a betas array, t0 > 0, weight decay and sample weights with the
+    PyTorch variants only."""
     rng = np.random.default_rng(opt * 2 + torch)
     sizes = np.array([5, 6, 4, 3], np.int64)
     acts = np.array([codes.ACT_RELU, codes.ACT_TANH], np.int64)
@@ -317,7 +340,8 @@ def test_train_epoch_every_optimizer_matches_reference(backend, opt, torch, dtyp
     steps = ref.n_steps(11, batch_size)
     lrs, betas = rng.uniform(0.001, 0.02, steps), rng.uniform(0.5, 0.95, steps)
     params = random_net(rng, sizes, dtype)
-    assert_same_epoch(backend, dtype, X, Y, order, batch_size, sizes, acts,
+    w = sample_weights(rng, 11, dtype, weighted=torch == 1)
+    assert_same_epoch(backend, dtype, X, Y, w, order, batch_size, sizes, acts,
                       codes.LOSS_SOFTMAX_CE, params, opt, hyperparameters(torch, 1e-3 * torch),
                       lrs, betas, 3)
 
@@ -339,7 +363,8 @@ def test_train_epoch_matches_reference(backend, dtype, data):
     opts = OPTS if dtype == np.float64 else [codes.OPT_SGD, codes.OPT_MOMENTUM, codes.OPT_NAG]
     opt, torch = data.draw(st.sampled_from(opts)), data.draw(st.sampled_from([0, 1]))
     weight_decay = data.draw(st.sampled_from([0.0, 1e-3]))
-    args = (X, Y, order, batch_size, sizes, acts, loss, random_net(rng, sizes, dtype), opt,
+    w = sample_weights(rng, n, dtype, data.draw(st.booleans()))
+    args = (X, Y, w, order, batch_size, sizes, acts, loss, random_net(rng, sizes, dtype), opt,
             hyperparameters(torch, weight_decay), lrs, betas, data.draw(st.integers(0, 5)))
     with np.errstate(all="ignore"):
         params = epoch_run(ref, *args)[1][0]
@@ -358,15 +383,16 @@ def test_train_epoch_stops_at_first_non_finite_loss(backend, batch_size, dtype):
     acts = np.array([codes.ACT_LINEAR], np.int64)
     X, Y, order = epoch_data(rng, sizes, codes.LOSS_SQUARED, 300, dtype)
     steps = ref.n_steps(300, batch_size)
-    args = (X, Y, order, batch_size, sizes, acts, codes.LOSS_SQUARED,
+    args = (X, Y, np.empty(0, dtype), order, batch_size, sizes, acts, codes.LOSS_SQUARED,
             random_net(rng, sizes, dtype), codes.OPT_SGD, hyperparameters(0),
             np.full(steps, 1e3), np.empty(0), 0)
     with np.errstate(over="ignore", invalid="ignore"):
-        done_ref, (p_ref, *_, losses_ref) = epoch_run(ref, *args)
-    done, (p, *_, losses) = epoch_run(get_backend(backend), *args)
+        done_ref, (p_ref, *_, losses_ref, _) = epoch_run(ref, *args)
+    done, (p, *_, losses, t) = epoch_run(get_backend(backend), *args)
     assert 0 < done_ref < steps
     assert done == done_ref
     assert not np.isfinite(losses[done])
+    assert t[0] == done
     assert np.all(losses[done + 1:] == -1.0)
     assert_close(losses[:done], losses_ref[:done], 1e-3 if dtype == np.float32 else 1e-8)
     assert_close(p, p_ref, 1e-3 if dtype == np.float32 else 1e-8)
@@ -374,9 +400,10 @@ def test_train_epoch_stops_at_first_non_finite_loss(backend, batch_size, dtype):
 
 @pytest.mark.skipif("numba" not in COMPILED, reason="numba backend not available")
 @pytest.mark.parametrize("batch_size", [1, 7])
-def test_numba_train_epoch_allocates_per_call_not_per_step(batch_size):
-    """The workspace is allocated once per epoch: as many NRT allocations for
-    200 samples as for 10."""
+def test_numba_train_epoch_allocates_nothing(batch_size):
+    """The work buffer is passed in: an epoch of 10 samples and one of 200 make
+    the same NRT allocations, one per array argument (the meminfo with which
+    Numba adopts an array at the call), none in the kernel."""
     nrt = pytest.importorskip("numba.core.runtime._nrt_python")
     from numba.core.runtime import rtsys
     nrt.memsys_enable_stats()
@@ -387,13 +414,16 @@ def test_numba_train_epoch_allocates_per_call_not_per_step(batch_size):
     counts = []
     for n in (10, 200):
         steps = ref.n_steps(n, batch_size)
-        args = (X, Y, np.arange(n), batch_size, sizes, acts, codes.LOSS_SOFTMAX_CE, params,
+        args = (X, Y, np.empty(0, np.float32), np.arange(n), batch_size, sizes, acts,
+                codes.LOSS_SOFTMAX_CE, params,
                 codes.OPT_ADAM, hyperparameters(0), np.full(steps, 0.01), np.empty(0), 0)
         epoch_run(get_backend("numba"), *args)  # compiled and warm
         before = rtsys.get_allocation_stats().alloc
         epoch_run(get_backend("numba"), *args)
         counts.append(rtsys.get_allocation_stats().alloc - before)
-    assert counts[0] == counts[1]
+    arrays = 18  # X Y w order, net: sizes acts param_at unit_at, params grads,
+    #              opt: s1 s2 hp t, lrs betas losses work
+    assert counts == [arrays, arrays]
 
 
 # --------------------------------------------------------------------------
@@ -425,13 +455,15 @@ def test_reference_activation_derivatives_are_finite_differences(act):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-def test_reference_loss_gradients_are_finite_differences(loss):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_reference_loss_gradients_are_finite_differences(loss, weighted):
     rng = np.random.default_rng(loss)
     Z = rng.standard_normal((3, 4)) * 2
     Y = targets(rng, loss, 3, 4, np.float64)
+    w = sample_weights(rng, 3, np.float64, weighted)
     dZ = np.empty_like(Z)
-    ref.loss_grad(loss, Z, Y, dZ)
-    numeric = central_difference(lambda z: ref.loss_grad(loss, z, Y, np.empty_like(z)), Z)
+    ref.loss_grad(loss, Z, Y, w, dZ)
+    numeric = central_difference(lambda z: ref.loss_grad(loss, z, Y, w, np.empty_like(z)), Z)
     np.testing.assert_allclose(dZ.ravel(), numeric, rtol=1e-6, atol=1e-9)
 
 
@@ -440,7 +472,7 @@ def test_reference_softmax_cross_entropy_is_scipy_logsumexp():
     rng = np.random.default_rng(0)
     Z = rng.standard_normal((6, 5)) * 50
     labels = rng.integers(0, 5, 6)
-    value = ref.loss_grad(codes.LOSS_SOFTMAX_CE, Z, np.eye(5)[labels], np.empty_like(Z))
+    value = ref.loss_grad(codes.LOSS_SOFTMAX_CE, Z, np.eye(5)[labels], NO_WEIGHTS, np.empty_like(Z))
     expected = np.mean(special.logsumexp(Z, axis=1) - Z[np.arange(6), labels])
     assert value == pytest.approx(expected, rel=1e-13)
     np.testing.assert_allclose(ref.softmax(Z, np.empty_like(Z)), special.softmax(Z, axis=1),
@@ -451,10 +483,10 @@ def test_reference_small_cases_by_hand():
     """Squared error of (1, 2) against 0 is 5 with gradient (2, 4); BCE at logit 0
     is log 2 with gradient (0.5 - y) / B."""
     Z, dZ = np.array([[1.0, 2.0]]), np.empty((1, 2))
-    assert ref.loss_grad(codes.LOSS_SQUARED, Z, np.zeros((1, 2)), dZ) == 5.0
+    assert ref.loss_grad(codes.LOSS_SQUARED, Z, np.zeros((1, 2)), NO_WEIGHTS, dZ) == 5.0
     np.testing.assert_array_equal(dZ, [[2.0, 4.0]])
     Z, dZ = np.zeros((2, 1)), np.empty((2, 1))
-    value = ref.loss_grad(codes.LOSS_BCE, Z, np.array([[1.0], [0.0]]), dZ)
+    value = ref.loss_grad(codes.LOSS_BCE, Z, np.array([[1.0], [0.0]]), NO_WEIGHTS, dZ)
     assert value == pytest.approx(np.log(2))
     np.testing.assert_allclose(dZ, [[-0.25], [0.25]])
 
@@ -476,7 +508,8 @@ EXTREME_BCE = [(1e4, 1, 0.0, 0.0), (1e4, 0, 1e4, 1.0), (-1e4, 1, 1e4, -1.0), (-1
 def test_softmax_cross_entropy_at_extreme_logits(backend, dtype, z, y, loss, grad):
     Z = np.array([z, z], dtype)
     dZ = np.empty_like(Z)
-    value = get_backend(backend).loss_grad(codes.LOSS_SOFTMAX_CE, Z, np.array([y, y], dtype), dZ)
+    value = get_backend(backend).loss_grad(codes.LOSS_SOFTMAX_CE, Z, np.array([y, y], dtype),
+                                          np.empty(0, dtype), dZ)
     assert value == pytest.approx(loss, rel=1e-6, abs=1e-6)
     np.testing.assert_allclose(dZ, np.array([grad, grad]) / 2, rtol=1e-6, atol=1e-7)
 
@@ -487,7 +520,8 @@ def test_softmax_cross_entropy_at_extreme_logits(backend, dtype, z, y, loss, gra
 def test_binary_cross_entropy_at_extreme_logits(backend, dtype, z, y, loss, grad):
     Z = np.array([[z], [0.0]], dtype)
     dZ = np.empty_like(Z)
-    value = get_backend(backend).loss_grad(codes.LOSS_BCE, Z, np.array([[y], [0.5]], dtype), dZ)
+    value = get_backend(backend).loss_grad(codes.LOSS_BCE, Z, np.array([[y], [0.5]], dtype),
+                                          np.empty(0, dtype), dZ)
     assert value == pytest.approx((loss + np.log(2)) / 2, rel=1e-6)
     np.testing.assert_allclose(dZ, [[grad / 2], [0.0]], atol=1e-7)
 

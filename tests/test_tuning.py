@@ -112,7 +112,7 @@ def test_diverging_and_raising_trials_are_reported_not_fatal(where, request):
     np.testing.assert_allclose(rows[1e-2, 8].val_loss, _hand_run(1e-2), rtol=1e-12)
     assert rows[1e3, 8].diverged and not rows[1e3, 8].error
     for lr in GRID["lr"]:
-        assert rows[lr, 0].error == "ValueError: batch_size=0 must be >= 1"
+        assert rows[lr, 0].error == "ValueError: batch_size must be >= 1, got 0"
     assert result.best is rows[1e-2, 8]
     table = result.table()
     assert table["diverged"].tolist() == [False, False, True, False]

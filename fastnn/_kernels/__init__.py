@@ -1,7 +1,69 @@
-"""Backend registry: every backend is a module exposing the same kernels.
+"""The kernel contract, written once, and the backend registry.
 
-``reference`` (NumPy) is the executable specification; ``numba`` and
-``cython`` are compiled implementations of the same names and signatures.
+Every backend is a module exposing the same kernels (:data:`KERNELS`) with the
+same names, signatures and behaviour: ``reference`` (NumPy) is the executable
+specification; ``numba`` and ``cython`` are compiled implementations.
+
+Values (``values.py``), built once at the door and passed as they are:
+
+* ``net``, a :class:`~fastnn._kernels.values.Network`: sizes, activation codes
+  (one per layer, the output layer's linear), alpha, loss code and the offsets
+  of ``layout.py``.
+* ``opt``, an :class:`~fastnn._kernels.values.OptimizerState`: code, state
+  buffers s1 and s2, float64 hyperparameters hp (``codes.HP_*``), and t, an
+  int64 array of one entry counting the steps taken.
+* ``work``, a flat buffer of the parameters' dtype holding batches, every
+  layer's a_k, h_k and dL/da_k (``layout.work_size``/``layout.regions``).
+
+Signatures (inputs first, then the buffers written):
+
+* ``activation_forward(Z, act, alpha, H_out)``; ``activation_backward(Z, H, dH,
+  act, alpha, dZ_out)``; ``softmax(Z, P_out)``; ``dense_forward(X, W, b, act,
+  alpha, Z_out, H_out)``; ``dense_backward(X, W, Z, H, dH, act, alpha, dZ_out,
+  dW_out, db_out, dX_out, need_dX)``; ``loss_grad(loss, Z, Y, dZ_out)`` -> loss.
+* ``forward(X, net, params, out, work)`` writes the logits into out (and work);
+  ``loss_and_grad(X, Y, net, params, grads_out, work)`` -> loss, writes grads_out
+  (and work).
+* ``optimizer_step(opt, w, g)``: step t = opt.t + 1 of rule opt.code; writes w,
+  opt.s1, opt.s2, opt.t (and hp[HP_MU_PRODUCT] for NAdam in PyTorch mode). The
+  rules are also callable one by one, ``<rule>_update(w, g, s1, s2, hp, t)``
+  (:data:`UPDATES`), with g + lambda w in place of g when hp's weight decay
+  lambda is not 0.
+* ``train_epoch(X, Y, order, batch_size, net, params, grads, opt, lrs, betas,
+  losses_out, work)`` -> number of updates applied: ``epoch.step_epoch``'s
+  epoch; writes params, grads, opt (its hp's eta and beta from lrs and betas,
+  t advanced by the updates), losses_out and work.
+* ``n_steps(n_samples, batch_size)``; ``perceptron_train(X, y, order, w)``.
+
+What a kernel may assume (the Python layer checks it at the door; kernels
+check nothing): arrays C-contiguous, all floats of one dtype (float32 or
+float64; hp, lrs, betas and losses float64; sizes, acts, order int64), shapes
+consistent with ``net``, work of at least ``layout.work_size(net, rows)`` for
+the batches it sees, output buffers not overlapping inputs unless a kernel says
+so. Scalars from hp are cast to the arrays' dtype before they touch elements;
+per-step coefficients (bias corrections, eta / c1, NAdam's) are formed in
+float64 and then cast; losses are accumulated in float64.
+
+Codes outside ``codes.py`` are impossible from the public API; called
+directly, every backend does the same: an unknown activation leaves its output
+untouched, ``loss_grad`` returns NaN and leaves dZ_out untouched (so
+``train_epoch`` stops at that step), ``optimizer_step`` changes nothing.
+
+Subnormals, one rule: after every update, an optimizer state entry whose
+magnitude is below the smallest normal number of its dtype is set to 0 before
+the update uses it (a decaying momentum or moment of a dead unit would
+otherwise stay subnormal, where x86 arithmetic is many times slower);
+everything else keeps IEEE gradual underflow. Same in every backend, standalone
+and inside train_epoch.
+
+Allocation: the compiled kernels allocate nothing per call; buffers and
+workspaces are allocated once per ``fit`` (or per prediction) and passed in.
+The reference is written to be read and uses NumPy temporaries.
+
+Results: the optimizer rules follow the same arithmetic in the same order in
+every backend, so their results are the reference's bit for bit; the other
+kernels agree to rounding (BLAS's summation order, libm's elementary functions
+against NumPy's).
 """
 import importlib
 import os
@@ -17,9 +79,12 @@ _MODULES = {
 _PREFERENCE = ("cython", "numba", "numpy")
 
 
+# The optimizer rules, one function per rule in every backend (see the contract).
+UPDATES = ("sgd_update", "momentum_update", "nag_update", "adagrad_update", "rmsprop_update",
+           "adadelta_update", "adam_update", "adamax_update", "maxprop_update", "nadam_update")
 KERNELS = ("activation_forward", "activation_backward", "dense_forward", "dense_backward",
            "softmax", "loss_grad", "optimizer_step", "forward", "loss_and_grad", "train_epoch",
-           "n_steps", "perceptron_train")
+           "n_steps", "perceptron_train") + UPDATES
 
 
 @lru_cache(maxsize=None)

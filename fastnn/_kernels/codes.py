@@ -18,6 +18,7 @@ ACT_STEP = 5
 LOSS_SQUARED = 0        # linear output, (1/N) sum_i sum_j (y_hat_ij - y_ij)^2
 LOSS_BCE = 1            # sigmoid output, binary cross-entropy from logits
 LOSS_SOFTMAX_CE = 2     # softmax output, cross-entropy from logits
+LOSS_POISSON = 3        # exp output (Poisson mean e^a), Poisson deviance from logits
 
 # Optimizers of the notes (sections 5 and 6).
 OPT_SGD = 0

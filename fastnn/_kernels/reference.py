@@ -2,44 +2,31 @@
 
 Each function mirrors the lecture notes' equations and is written to be read
 first; the Numba and Cython backends implement the same names with the same
-signatures and must agree with these functions (float64 to ~1e-12 relative,
-float32 to ~1e-5).
-
-The kernel contract, shared by all backends:
-
-* Inputs first, then ``*_out`` buffers; a kernel fills the buffers it is given
-  and allocates nothing of their size (network-level kernels may allocate
-  their workspace once per call, never per step).
-* Arrays are C-contiguous, all of one float dtype (float32 or float64);
-  index arrays are int64. The Python layer validates everything before a
-  kernel is called: kernels do not check shapes, dtypes or finiteness.
-* Scalars read from ``hp`` (float64) are cast to the arrays' dtype before
-  they touch array elements; per-step coefficients (bias corrections) are
-  computed in float64 and then cast. Losses are accumulated in float64.
-* A network is described by ``sizes`` (int64, ``[n_0, ..., n_L]``),
-  ``acts`` (int64 activation codes of the L-1 hidden layers), ``alpha``
-  (the leaky-ReLU slope) and the flat parameter buffer ``params`` in which
-  layer k (k = 1..L) stores ``W_k`` (``n_k x n_{k-1}``, row-major) followed by
-  ``b_k`` (``n_k``). Gradients and optimizer states share that layout.
+signatures and behaviour. The contract they all follow is written once, in
+``fastnn/_kernels/__init__.py``.
 """
 import math
 
 import numpy as np
+from scipy.special import xlogy
 
 from .codes import (
     ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
-    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_TORCH,
-    HP_WEIGHT_DECAY, LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED, OPT_ADADELTA,
+    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_TORCH,
+    HP_WEIGHT_DECAY, LOSS_BCE, LOSS_POISSON, LOSS_SOFTMAX_CE, LOSS_SQUARED, OPT_ADADELTA,
     OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP, OPT_MOMENTUM, OPT_NADAM,
     OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
+from .coefficients import bias_corrections, nadam_coefficients
+from .epoch import n_steps, step_epoch
+from .layout import block, layer, regions
 
 
 # --------------------------------------------------------------------------
 # Activations: h = g(a) and dL/da = dL/dh * g'(a)
 # --------------------------------------------------------------------------
 
-def _sigmoid(z):
+def sigmoid(z):
     """sigma(z) = 1 / (1 + e^{-z}), evaluated as e^{z} / (1 + e^{z}) for z < 0
     so that exp never overflows."""
     e = np.exp(-np.abs(z))
@@ -53,7 +40,7 @@ def activation_forward(Z, act, alpha, H_out):
     if act == ACT_LINEAR:
         H_out[...] = Z
     elif act == ACT_SIGMOID:
-        H_out[...] = _sigmoid(Z)
+        H_out[...] = sigmoid(Z)
     elif act == ACT_TANH:
         H_out[...] = np.tanh(Z)
     elif act == ACT_RELU:
@@ -128,223 +115,287 @@ def _log_sum_exp(Z):
     return m + np.log(np.exp(Z - m[:, None]).sum(axis=1))
 
 
-def loss_grad(loss, Z, Y, dZ_out):
-    """Loss of logits ``Z`` (B x k) against targets ``Y`` (B x k), mean over
-    the B rows, returned as a float; writes dL/dZ into ``dZ_out``.
+def _row_weights(w, B):
+    """(u, c, total): the rows' weights u, their gradient scales c = u / total
+    and total = sum_i u_i, in float64. Unweighted (w empty): u = 1, total = B.
+    A total of 0 gives c = 0."""
+    u = np.ones(B) if w.shape[0] == 0 else w.astype(np.float64)
+    total = float(B) if w.shape[0] == 0 else float(np.sum(u))
+    return u, (u / total if total > 0 else np.zeros(B)), total
 
-    * squared error (linear output): L = (1/B) sum_i sum_j (a_ij - y_ij)^2,
-      dL/da = 2 (a - y) / B.
+
+def loss_grad(loss, Z, Y, w, dZ_out):
+    """Loss of logits ``Z`` (B x k) against targets ``Y`` (B x k), the mean
+    over the B rows weighted by ``w`` (B sample weights; empty: all 1),
+    L = sum_i w_i L_i / sum_i w_i, returned as a float; writes dL/dZ into
+    ``dZ_out``, row i scaled by c_i = w_i / sum_i w_i (1/B unweighted; 0 for
+    every row when the weights sum to 0, and then L = 0). Per row:
+
+    * squared error (linear output): L_i = sum_j (a_ij - y_ij)^2,
+      dL/da = 2 c (a - y).
     * binary cross-entropy (sigmoid output), from logits:
       -[y log sigma(a) + (1-y) log(1 - sigma(a))] = softplus(a) - y a with
-      softplus(a) = max(a, 0) + log1p(e^{-|a|}); dL/da = (sigma(a) - y) / B.
+      softplus(a) = max(a, 0) + log1p(e^{-|a|}); dL/da = c (sigma(a) - y).
     * softmax cross-entropy, from logits: L_i = sum_j y_ij (lse_i - a_ij)
       with lse_i = log sum_j e^{a_ij}; terms with y_ij = 0 are skipped, so
-      -inf logits of other classes are exact. dL/da_ij = (y_hat_ij sum_j y_ij - y_ij) / B,
+      -inf logits of other classes are exact. dL/da_ij = c (y_hat_ij sum_j y_ij - y_ij),
       which is the notes' -(e_l - y_hat) / B for a one-hot row.
+    * Poisson deviance (exp output, mean mu = e^a), from logits:
+      L_i = sum_j 2 (y log y - y a - y + e^a) (y log y = 0 at y = 0), so log mu
+      is never taken and mu underflowing to 0 is exact; dL/da = 2 c (e^a - y).
     """
-    B = Z.shape[0]
-    inv_b = Z.dtype.type(1.0 / B)
+    B, dt = Z.shape[0], Z.dtype.type
+    u, c, total = _row_weights(w, B)
+    c = c.astype(Z.dtype)[:, None]
     if loss == LOSS_SQUARED:
         diff = Z - Y
-        dZ_out[...] = (2 * inv_b) * diff
-        return float(np.sum(diff.astype(np.float64) ** 2) / B)
-    if loss == LOSS_BCE:
+        dZ_out[...] = (2 * c) * diff
+        terms = diff.astype(np.float64) ** 2
+    elif loss == LOSS_BCE:
         softplus = np.maximum(Z, 0) + np.log1p(np.exp(-np.abs(Z)))
-        dZ_out[...] = (_sigmoid(Z) - Y) * inv_b
-        return float(np.sum((softplus - Y * Z).astype(np.float64)) / B)
-    if loss == LOSS_SOFTMAX_CE:
+        dZ_out[...] = (sigmoid(Z) - Y) * c
+        terms = (softplus - Y * Z).astype(np.float64)
+    elif loss == LOSS_SOFTMAX_CE:
         lse = _log_sum_exp(Z)
         with np.errstate(invalid="ignore"):
-            terms = np.where(Y != 0, Y * (lse[:, None] - Z), Z.dtype.type(0))
+            terms = np.where(Y != 0, Y * (lse[:, None] - Z), dt(0)).astype(np.float64)
         softmax(Z, dZ_out)
         dZ_out *= Y.sum(axis=1, keepdims=True)
         dZ_out -= Y
-        dZ_out *= inv_b
-        return float(np.sum(terms.astype(np.float64)) / B)
-    raise ValueError(f"unknown loss code {loss}")
-
-
-# --------------------------------------------------------------------------
-# Optimizers: one fused in-place update over a flat buffer
-# --------------------------------------------------------------------------
-
-def optimizer_step(opt, w, g, s1, s2, hp, t):
-    """One in-place update of ``w`` by optimizer ``opt`` at step t (t = 1, 2, ...).
-
-    ``s1``/``s2`` are the optimizer's state buffers (w's shape; unused ones
-    may be empty), ``hp`` the float64 hyperparameters (``codes.HP_*``). With
-    weight decay lambda the gradient is g + lambda w. The rules (notes 5-6):
-
-    * SGD:      w -= eta g
-    * Momentum: u = beta u + g;                  w -= eta u
-    * NAG:      u = beta u + g;                  w -= eta (beta u + g)
-    * AdaGrad:  v += g^2;                        w -= eta g / sqrt(v + eps)
-    * RMSprop:  v = beta v + (1-beta) g^2;       w -= eta g / sqrt(v + eps)
-      (PyTorch variant for both: w -= eta g / (sqrt(v) + eps))
-    * AdaDelta: v = beta v + (1-beta) g^2; d = -sqrt(u + eps) / sqrt(v + eps) g;
-                w += eta d; u = beta u + (1-beta) d^2
-    * Adam:     m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-                w -= eta m_hat / (sqrt(v_hat) + eps), m_hat = m/(1-b1^t), v_hat = v/(1-b2^t)
-    * AdaMax:   m as Adam; v = max(b2 v, |g|);   w -= eta m_hat / (v + eps)
-      (PyTorch variant: v = max(b2 v, |g| + eps); w -= eta m_hat / v)
-    * MaxProp:  v = max(beta v, |g|);            w -= eta g / (v + eps)
-    * NAdam:    m, v as Adam;
-                w -= eta / (sqrt(v_hat) + eps) (b1 m_hat + (1-b1) g / (1-b1^t))
-      (PyTorch variant: mu_t = b1 (1 - 0.5 * 0.96^(t psi)), prod_t = prod_{i<=t} mu_i
-       kept in hp[HP_MU_PRODUCT];
-       w -= eta/(sqrt(v_hat)+eps) [(1-mu_t)/(1-prod_t) g + mu_{t+1}/(1-prod_t mu_{t+1}) m])
-    """
-    dt = w.dtype.type
-    lr, eps, wd = dt(hp[HP_LR]), dt(hp[HP_EPS]), dt(hp[HP_WEIGHT_DECAY])
-    b1, b2 = dt(hp[HP_BETA1]), dt(hp[HP_BETA2])
-    torch = hp[HP_TORCH] != 0
-    if wd != 0:
-        g = g + wd * w
-    if opt == OPT_SGD:
-        w -= lr * g
-    elif opt == OPT_MOMENTUM:
-        s1 *= b1
-        s1 += g
-        w -= lr * s1
-    elif opt == OPT_NAG:
-        s1 *= b1
-        s1 += g
-        w -= lr * (b1 * s1 + g)
-    elif opt in (OPT_ADAGRAD, OPT_RMSPROP):
-        if opt == OPT_ADAGRAD:
-            s1 += g * g
-        else:
-            s1 *= b1
-            s1 += (1 - b1) * (g * g)
-        denom = np.sqrt(s1) + eps if torch else np.sqrt(s1 + eps)
-        w -= lr * g / denom
-    elif opt == OPT_ADADELTA:
-        s1 *= b1
-        s1 += (1 - b1) * (g * g)
-        d = -np.sqrt(s2 + eps) / np.sqrt(s1 + eps) * g
-        w += lr * d
-        s2 *= b1
-        s2 += (1 - b1) * (d * d)
-    elif opt in (OPT_ADAM, OPT_NADAM):
-        s1 *= b1
-        s1 += (1 - b1) * g
-        s2 *= b2
-        s2 += (1 - b2) * (g * g)
-        c1 = 1.0 - hp[HP_BETA1] ** t
-        denom = np.sqrt(s2 / dt(1.0 - hp[HP_BETA2] ** t)) + eps
-        if opt == OPT_ADAM:
-            w -= lr * (s1 / dt(c1)) / denom
-        elif not torch:
-            w -= lr * (b1 * (s1 / dt(c1)) + (1 - b1) * g / dt(c1)) / denom
-        else:
-            psi = hp[HP_MOMENTUM_DECAY]
-            mu = hp[HP_BETA1] * (1.0 - 0.5 * 0.96 ** (t * psi))
-            mu_next = hp[HP_BETA1] * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-            hp[HP_MU_PRODUCT] *= mu
-            prod = hp[HP_MU_PRODUCT]
-            cg = dt((1.0 - mu) / (1.0 - prod))
-            cm = dt(mu_next / (1.0 - prod * mu_next))
-            w -= lr * (cg * g + cm * s1) / denom
-    elif opt == OPT_ADAMAX:
-        s1 *= b1
-        s1 += (1 - b1) * g
-        c1 = dt(1.0 - hp[HP_BETA1] ** t)
-        if torch:
-            np.maximum(b2 * s2, np.abs(g) + eps, out=s2)
-            w -= lr * (s1 / c1) / s2
-        else:
-            np.maximum(b2 * s2, np.abs(g), out=s2)
-            w -= lr * (s1 / c1) / (s2 + eps)
-    elif opt == OPT_MAXPROP:
-        np.maximum(b1 * s1, np.abs(g), out=s1)
-        w -= lr * g / (s1 + eps)
+        dZ_out *= c
+    elif loss == LOSS_POISSON:
+        mu = np.exp(Z)
+        dZ_out[...] = (2 * c) * (mu - Y)
+        y, a = Y.astype(np.float64), Z.astype(np.float64)
+        terms = 2 * (xlogy(y, y) - y * a - y + mu.astype(np.float64))
     else:
-        raise ValueError(f"unknown optimizer code {opt}")
+        return math.nan
+    if total == 0:
+        return 0.0
+    weighted = terms if w.shape[0] == 0 else np.where(u[:, None] != 0, u[:, None] * terms, 0)
+    return float(np.sum(weighted) / total)
 
 
 # --------------------------------------------------------------------------
-# Whole networks (the notes' Algorithms 5 and 6) and the epoch loop
+# Optimizers (notes 5-6): one function per rule, w updated in place, the
+# states flushed to zero below the smallest normal number (see the contract)
 # --------------------------------------------------------------------------
 
-def layer_views(flat, sizes):
-    """[(W_1, b_1), ..., (W_L, b_L)] as views into the flat buffer."""
-    views, off = [], 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        n_in, n_out = int(n_in), int(n_out)
-        W = flat[off:off + n_out * n_in].reshape(n_out, n_in)
-        off += n_out * n_in
-        views.append((W, flat[off:off + n_out]))
-        off += n_out
-    return views
+def _scalars(w, hp, *indices):
+    """hp's entries at ``indices`` cast to w's dtype."""
+    dt = w.dtype.type
+    return [dt(hp[i]) for i in indices]
 
 
-def _forward_layers(X, sizes, acts, alpha, params):
-    """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k); the output layer is
-    linear here (its output function belongs to the loss). Returns [(a_k, h_k)]."""
-    h, cache = X, []
-    layers = layer_views(params, sizes)
-    for k, (W, b) in enumerate(layers):
-        act = int(acts[k]) if k < len(layers) - 1 else ACT_LINEAR
-        Z = np.empty((X.shape[0], W.shape[0]), dtype=X.dtype)
-        H = np.empty_like(Z)
-        dense_forward(h, W, b, act, alpha, Z, H)
-        cache.append((Z, H))
-        h = H
-    return cache
+def _flush(s):
+    """s = 0 where |s| is below the smallest normal number of s's dtype."""
+    s[np.abs(s) < np.finfo(s.dtype).tiny] = 0
 
 
-def forward(X, sizes, acts, alpha, params, out):
+def _decayed(w, g, hp):
+    """g + lambda w (L2 weight decay), or g itself when lambda = 0."""
+    wd, = _scalars(w, hp, HP_WEIGHT_DECAY)
+    return g + wd * w if wd != 0 else g
+
+
+def sgd_update(w, g, s1, s2, hp, t):
+    """w -= eta g."""
+    g = _decayed(w, g, hp)
+    lr, = _scalars(w, hp, HP_LR)
+    w -= lr * g
+
+
+def momentum_update(w, g, u, s2, hp, t):
+    """u = beta u + g; w -= eta u."""
+    g = _decayed(w, g, hp)
+    lr, beta = _scalars(w, hp, HP_LR, HP_BETA1)
+    u *= beta
+    u += g
+    _flush(u)
+    w -= lr * u
+
+
+def nag_update(w, g, u, s2, hp, t):
+    """u = beta u + g; w -= eta (beta u + g)."""
+    g = _decayed(w, g, hp)
+    lr, beta = _scalars(w, hp, HP_LR, HP_BETA1)
+    u *= beta
+    u += g
+    _flush(u)
+    w -= lr * (beta * u + g)
+
+
+def _adaptive_step(w, g, v, hp):
+    """w -= eta g / sqrt(v + eps) (the notes), or / (sqrt(v) + eps) (PyTorch)."""
+    lr, eps = _scalars(w, hp, HP_LR, HP_EPS)
+    w -= lr * g / (np.sqrt(v) + eps if hp[HP_TORCH] else np.sqrt(v + eps))
+
+
+def adagrad_update(w, g, v, s2, hp, t):
+    """v += g^2; w -= eta g / sqrt(v + eps)."""
+    g = _decayed(w, g, hp)
+    v += g * g
+    _flush(v)
+    _adaptive_step(w, g, v, hp)
+
+
+def rmsprop_update(w, g, v, s2, hp, t):
+    """v = beta v + (1-beta) g^2; w -= eta g / sqrt(v + eps)."""
+    g = _decayed(w, g, hp)
+    beta, = _scalars(w, hp, HP_BETA1)
+    v *= beta
+    v += (1 - beta) * (g * g)
+    _flush(v)
+    _adaptive_step(w, g, v, hp)
+
+
+def adadelta_update(w, g, v, u, hp, t):
+    """v = beta v + (1-beta) g^2; d = -sqrt(u + eps) / sqrt(v + eps) g; w += eta d;
+    u = beta u + (1-beta) d^2."""
+    g = _decayed(w, g, hp)
+    lr, beta, eps = _scalars(w, hp, HP_LR, HP_BETA1, HP_EPS)
+    v *= beta
+    v += (1 - beta) * (g * g)
+    _flush(v)
+    d = -np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    w += lr * d
+    u *= beta
+    u += (1 - beta) * (d * d)
+    _flush(u)
+
+
+def _moments(g, m, v, hp, dt):
+    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2."""
+    b1, b2 = dt(hp[HP_BETA1]), dt(hp[HP_BETA2])
+    m *= b1
+    m += (1 - b1) * g
+    _flush(m)
+    v *= b2
+    v += (1 - b2) * (g * g)
+    _flush(v)
+
+
+def _root_v_hat(v, hp, t):
+    """sqrt(v_hat) + eps with v_hat = v / c2, as v (1 / c2)."""
+    inv_c2, eps = v.dtype.type(1.0 / bias_corrections(hp, t)[1]), v.dtype.type(hp[HP_EPS])
+    return np.sqrt(v * inv_c2) + eps
+
+
+def adam_update(w, g, m, v, hp, t):
+    """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps), eta m_hat = (eta / c1) m."""
+    g = _decayed(w, g, hp)
+    _moments(g, m, v, hp, w.dtype.type)
+    step = w.dtype.type(hp[HP_LR] / bias_corrections(hp, t)[0])
+    w -= step * m / _root_v_hat(v, hp, t)
+
+
+def nadam_update(w, g, m, v, hp, t):
+    """m, v as Adam; w -= (cg g + cm m) / (sqrt(v_hat) + eps) with
+    cg = eta (1-b1) / c1, cm = eta b1 / c1 (the notes: eta (b1 m_hat + (1-b1) g / c1)),
+    or in PyTorch's variant, with mu_t = b1 (1 - 0.5 * 0.96^(t psi)) and
+    prod_t = prod_{i<=t} mu_i kept in hp[HP_MU_PRODUCT]:
+    cg = eta (1-mu_t) / (1-prod_t), cm = eta mu_{t+1} / (1 - prod_t mu_{t+1})."""
+    g = _decayed(w, g, hp)
+    _moments(g, m, v, hp, w.dtype.type)
+    cg, cm = nadam_coefficients(hp, t)
+    dt = w.dtype.type
+    w -= (dt(cg) * g + dt(cm) * m) / _root_v_hat(v, hp, t)
+
+
+def adamax_update(w, g, m, u, hp, t):
+    """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
+    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m."""
+    g = _decayed(w, g, hp)
+    b1, b2, eps = _scalars(w, hp, HP_BETA1, HP_BETA2, HP_EPS)
+    m *= b1
+    m += (1 - b1) * g
+    _flush(m)
+    step = w.dtype.type(hp[HP_LR] / bias_corrections(hp, t)[0])
+    if hp[HP_TORCH]:
+        np.maximum(b2 * u, np.abs(g) + eps, out=u)
+        _flush(u)
+        w -= step * m / u
+    else:
+        np.maximum(b2 * u, np.abs(g), out=u)
+        _flush(u)
+        w -= step * m / (u + eps)
+
+
+def maxprop_update(w, g, u, s2, hp, t):
+    """u = max(beta u, |g|); w -= eta g / (u + eps)."""
+    g = _decayed(w, g, hp)
+    lr, beta, eps = _scalars(w, hp, HP_LR, HP_BETA1, HP_EPS)
+    np.maximum(beta * u, np.abs(g), out=u)
+    _flush(u)
+    w -= lr * g / (u + eps)
+
+
+UPDATES = {OPT_SGD: sgd_update, OPT_MOMENTUM: momentum_update, OPT_NAG: nag_update,
+           OPT_ADAGRAD: adagrad_update, OPT_RMSPROP: rmsprop_update,
+           OPT_ADADELTA: adadelta_update, OPT_ADAM: adam_update, OPT_ADAMAX: adamax_update,
+           OPT_MAXPROP: maxprop_update, OPT_NADAM: nadam_update}
+
+
+def optimizer_step(opt, w, g):
+    """Step t = opt.t + 1 of optimizer ``opt`` (an OptimizerState) on ``w`` with
+    gradient ``g`` (every rule sees g + lambda w when the weight decay lambda is
+    not 0); advances opt.t. An unknown code changes nothing."""
+    update = UPDATES.get(opt.code)
+    if update is None:
+        return
+    opt.t[0] += 1
+    update(w, g, opt.s1, opt.s2, opt.hp, opt.t[0])
+
+
+# --------------------------------------------------------------------------
+# Whole networks (the notes' Algorithms 5 and 6) and the epoch loop, through
+# the work buffer of layout.py
+# --------------------------------------------------------------------------
+
+def _forward_batch(X, net, params, work):
+    """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for the rows of X into
+    the work buffer's A and H; returns the logits a_L (a view)."""
+    A, H = regions(net, work)[3:5]
+    B, h = X.shape[0], X
+    for k in range(len(net.sizes) - 1):
+        W, b = layer(params, net, k)
+        h = dense_forward(h, W, b, net.acts[k], net.alpha, block(A, net, k, B),
+                          block(H, net, k, B))
+    return block(A, net, len(net.sizes) - 2, B)
+
+
+def forward(X, net, params, out, work):
     """Logits a_L of the network for the rows of X, written into ``out``."""
-    out[...] = _forward_layers(X, sizes, acts, alpha, params)[-1][0]
+    out[...] = _forward_batch(X, net, params, work)
     return out
 
 
-def loss_and_grad(X, Y, sizes, acts, alpha, loss, params, grads_out):
-    """Forward (Algorithm 5), the loss of the logits, backward (Algorithm 6);
-    writes dL/dtheta into ``grads_out`` (params' layout); returns the loss."""
-    cache = _forward_layers(X, sizes, acts, alpha, params)
-    layers = layer_views(params, sizes)
-    glayers = layer_views(grads_out, sizes)
-    dH = np.empty_like(cache[-1][0])
-    value = loss_grad(loss, cache[-1][0], Y, dH)
-    for k in range(len(layers) - 1, -1, -1):
-        W, _ = layers[k]
-        dW, db = glayers[k]
-        Z, H = cache[k]
-        act = int(acts[k]) if k < len(layers) - 1 else ACT_LINEAR
-        h_prev = cache[k - 1][1] if k > 0 else X
-        dX = np.empty_like(h_prev)
-        dense_backward(h_prev, W, Z, H, dH, act, alpha, dH, dW, db, dX, k > 0)
-        dH = dX
+def loss_and_grad(X, Y, w, net, params, grads_out, work):
+    """Forward (Algorithm 5), the loss of the logits (weighted by the rows'
+    sample weights ``w``; empty: unweighted), backward (Algorithm 6): dL/da_k
+    lands in the work buffer's D, dL/dtheta in ``grads_out``; returns the loss."""
+    logits = _forward_batch(X, net, params, work)
+    A, H, D = regions(net, work)[3:6]
+    B, L = X.shape[0], len(net.sizes) - 1
+    value = loss_grad(net.loss, logits, Y, w, block(D, net, L - 1, B))
+    for k in range(L - 1, -1, -1):
+        W, _ = layer(params, net, k)
+        dW, db = layer(grads_out, net, k)
+        dZ = block(D, net, k, B)
+        h_prev = block(H, net, k - 1, B) if k > 0 else X
+        dX = block(D, net, k - 1, B) if k > 0 else dZ
+        dense_backward(h_prev, W, block(A, net, k, B), block(H, net, k, B), dZ, net.acts[k],
+                       net.alpha, dZ, dW, db, dX, k > 0)
     return value
 
 
-def n_steps(n_samples, batch_size):
-    """Steps in one epoch: ceil(N / B) (the last partial batch is a step)."""
-    return -(-n_samples // batch_size)
-
-
-def train_epoch(X, Y, order, batch_size, sizes, acts, alpha, loss, params, grads,
-                opt, s1, s2, hp, lrs, betas, t0, losses_out):
-    """One epoch of mini-batch gradient descent: for step s the batch is the
-    rows ``order[s*B:(s+1)*B]`` of (X, Y); the loss and gradient of that batch
-    are computed, then the optimizer updates ``params`` with
-    eta = lrs[s] (and beta = betas[s] when ``betas`` is not empty) at step
-    count t = t0 + s + 1. ``losses_out[s]`` receives the batch loss.
-
-    Stops before the update of the first step whose loss is not finite and
-    returns the number of steps whose update was applied."""
-    for s in range(n_steps(order.shape[0], batch_size)):
-        idx = order[s * batch_size:(s + 1) * batch_size]
-        value = loss_and_grad(X[idx], Y[idx], sizes, acts, alpha, loss, params, grads)
-        losses_out[s] = value
-        if not math.isfinite(value):
-            return s
-        hp[HP_LR] = lrs[s]
-        if betas.shape[0] > 0:
-            hp[HP_BETA1] = betas[s]
-        optimizer_step(opt, params, grads, s1, s2, hp, t0 + s + 1)
-    return n_steps(order.shape[0], batch_size)
+def train_epoch(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas, losses_out,
+                work):
+    """One epoch of mini-batch gradient descent (epoch.step_epoch with this
+    backend's loss_and_grad and optimizer_step)."""
+    return step_epoch(loss_and_grad, lambda x, y, wb: optimizer_step(opt, params, grads),
+                      X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas,
+                      losses_out, work)
 
 
 from .reference_perceptron import perceptron_train  # noqa: E402  (the perceptron's kernel)

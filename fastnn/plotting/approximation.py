@@ -3,7 +3,7 @@ network and the towers; the max error as towers are added."""
 import numpy as np
 
 from ..approximation import tower_outputs
-from ._figure import finish, new_axes
+from ._figure import finish, legend_below, new_axes
 
 
 def plot_approximation(f, net, a, b, table=None, axes=None, path=None, points=1001):
@@ -14,8 +14,8 @@ def plot_approximation(f, net, a, b, table=None, axes=None, path=None, points=10
     ``axes``: one axes (or two with a table) to draw on. Returns the Figure."""
     panels = 1 if table is None else 2
     if axes is None:
-        fig, axes = new_axes(ncols=panels, figsize=(5.5 * panels, 4.0), squeeze=False,
-                             constrained_layout=True)
+        fig, axes = new_axes(ncols=panels, figsize=(4.8 * panels, 3.8), squeeze=False,
+                             layout="constrained")
         axes = axes[0]
     fig = np.ravel(axes)[0].figure
     if len(np.ravel(axes)) != panels:
@@ -35,7 +35,7 @@ def _draw_towers(ax, f, net, a, b, points):
     error = np.max(np.abs(target - approximation))
     ax.plot(x, target, color="k", lw=2.5, label="target f")
     ax.plot(x, approximation, color="C3", lw=1.5, label=f"N, max error {error:.3g}")
-    ax.set_xlabel("x")
+    ax.set(xlabel="x", ylabel="f(x), N(x)")
     ax.set_title(f"{len(towers)} towers = {2 * len(towers)} sigmoid neurons")
     ax.legend(fontsize="small")
 
@@ -49,4 +49,4 @@ def _draw_errors(ax, table):
     ax.set_xlabel("number of towers n")
     ax.set_ylabel("max |f - N| on [a, b]")
     ax.set_title("error as towers are added")
-    ax.legend(fontsize="small")
+    legend_below(ax, ncol=2)

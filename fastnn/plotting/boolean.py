@@ -5,7 +5,7 @@ import numpy as np
 
 from ..boolean import all_functions, inputs, separating_weights
 from ..perceptron import train_perceptron
-from ._figure import finish, new_axes, plt
+from ._figure import finish, legend_below, new_axes, plt
 
 
 def _draw_boundary(ax, w, lim, **style):
@@ -25,10 +25,11 @@ def _points(ax, X, y):
     ax.scatter(X[y == 0, 0], X[y == 0, 1], c="tab:red", marker="x", label="N (y = 0)", zorder=3)
 
 
-def plot_perceptron(X, y, result=None, ax=None, path=None, **train):
+def plot_perceptron(X, y, result=None, ax=None, path=None, title=None, **train):
     """The inputs of two features (P blue, N red) and the perceptron's decision
     boundary w_0 + w_1 x_1 + w_2 x_2 = 0 after every epoch of learning, from
-    light (early) to dark, the final one in black. ``result`` is a
+    light grey (early) to dark grey, the final one in black; the title says
+    whether it converged (after ``title`` when given). ``result`` is a
     :class:`fastnn.perceptron.PerceptronResult` with a ``history``; without
     it the perceptron is trained here with ``train_perceptron(X, y, record=True,
     **train)``. Returns the Figure."""
@@ -43,14 +44,16 @@ def plot_perceptron(X, y, result=None, ax=None, path=None, **train):
     pad = 0.25 * max(np.ptp(X), 1.0)
     lim = (X.min() - pad, X.max() + pad)
     colors = plt.cm.Greys(np.linspace(0.2, 0.7, len(result.history)))
-    for w, color in zip(result.history[:-1], colors):
-        _draw_boundary(ax, w, lim, color=color, lw=1)
+    for i, (w, color) in enumerate(zip(result.history[:-1], colors)):
+        _draw_boundary(ax, w, lim, color=color, lw=1,
+                       label="boundary after each epoch (light: early)" if i == 0 else None)
     _draw_boundary(ax, result.weights, lim, color="black", lw=2, label="final boundary")
     _points(ax, X, y)
     ax.set(xlim=lim, ylim=lim, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
     state = "converged" if result.converged else "not converged"
-    ax.set_title(f"{state}: {result.epochs} epochs, k = {result.k} corrections")
-    ax.legend(loc="best", fontsize="small")
+    summary = f"{state}: {result.epochs} epochs, k = {result.k} corrections"
+    ax.set_title(summary if title is None else f"{title}\n{summary}")
+    legend_below(ax)
     return finish(fig, path)
 
 
@@ -60,17 +63,27 @@ def plot_boolean_functions(path=None):
     :func:`fastnn.boolean.separating_weights` where one exists, and the title
     marking the separable functions (only XOR f_7 and XNOR f_10 are not).
     Returns the Figure."""
-    fig, axes = new_axes(nrows=4, ncols=4, figsize=(9, 9), constrained_layout=True)
+    fig, axes = new_axes(nrows=4, ncols=4, figsize=(8, 8.6), layout="constrained",
+                         sharex=True, sharey=True)
     X = inputs(2).astype(np.float64)
     lim = (-0.5, 1.5)
     for j, (ax, table) in enumerate(zip(axes.flat, all_functions(2)), start=1):
         w = separating_weights(table)
         if w is not None:
-            _draw_boundary(ax, w, lim, color="tab:green", lw=1.5)
+            _draw_boundary(ax, w, lim, color="tab:green", lw=1.5,
+                           label="a separating line $w_0 + w_1 x_1 + w_2 x_2 = 0$")
         _points(ax, X, table)
         bits = "".join(map(str, table))
         status = "separable" if w is not None else "NOT separable"
         ax.set_title(f"$f_{{{j}}}$ {bits}: {status}", fontsize=9,
                      color="black" if w is not None else "tab:red")
         ax.set(xlim=lim, ylim=lim, xticks=[0, 1], yticks=[0, 1], aspect="equal")
+    for ax in axes[-1]:
+        ax.set_xlabel("$x_1$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("$x_2$")
+    fig.suptitle("The 16 Boolean functions of two inputs (output bits for $x_1 x_2$ = 00, 10, "
+                 "01, 11)")
+    handles, labels = axes.flat[1].get_legend_handles_labels()   # f_2: a line and both classes
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
     return finish(fig, path)

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import optim
 from ..neurons import error_surface, train_sigmoid_neuron
-from ._figure import finish, new_axes, plt
+from ._figure import finish, legend_below, new_axes, plt
 
 # The two-point data set of the lecture's demonstration: f(0.5) = 0.2, f(2.5) = 0.9.
 DEFAULT_X = (0.5, 2.5)
@@ -48,5 +48,5 @@ def plot_error_surface(x=DEFAULT_X, y=DEFAULT_Y, optimizers=DEFAULT_OPTIMIZERS, 
     ax.plot(*start, "k*", ms=10, label="start")
     ax.set(xlim=w_range, ylim=b_range, xlabel="$w$", ylabel="$b$",
            title=f"Sigmoid neuron error surface, {steps} steps")
-    ax.legend(loc="upper right", fontsize="small")
+    legend_below(ax, ncol=3)
     return finish(fig, path)

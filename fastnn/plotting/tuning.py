@@ -1,14 +1,15 @@
 """The learning-rate search of the notes 5.4: validation loss against eta, log axis."""
 import numpy as np
 
-from ._figure import finish, new_axes
+from ._figure import finish, legend_below, new_axes
 
 
-def plot_lr_search(result, ax=None, path=None):
+def plot_lr_search(result, ax=None, path=None, title=None):
     """Validation loss of each trial of ``result`` (a
     :class:`fastnn.tuning.SearchResult` whose settings hold ``lr``) against
     its learning rate on a log axis; diverged trials are crosses along the
-    top, the best trial a star. Returns the Figure."""
+    top, the best trial a star. ``title``: say which optimizer and how many
+    epochs per trial. Returns the Figure."""
     trials = [t for t in result.trials if "lr" in t.settings]
     if not trials:
         raise ValueError("result has no trial with a learning rate 'lr' to plot")
@@ -30,6 +31,7 @@ def plot_lr_search(result, ax=None, path=None):
         ax.plot([result.best.settings["lr"]], [result.best.val_loss], "*", color="C1",
                 markersize=15, label=f"best: $\\eta$ = {result.best.settings['lr']:.3g}")
     ax.set_xlabel(r"learning rate $\eta$")
-    ax.set_ylabel("validation loss")
-    ax.legend()
+    ax.set_ylabel("validation loss after the last epoch")
+    ax.set_title(title or "learning-rate search")
+    legend_below(ax, ncol=3)
     return finish(fig, path)

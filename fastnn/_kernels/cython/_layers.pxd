@@ -15,5 +15,5 @@ cdef void cy_layer_delta(const floating* Z, const floating* H, const floating* d
                          floating* db) noexcept nogil
 cdef void cy_input_grad(const floating* dZ, const floating* W, Py_ssize_t B, Py_ssize_t n_in,
                         Py_ssize_t n_out, floating* dX) noexcept nogil
-cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floating* dZ,
-                         Py_ssize_t B, Py_ssize_t k) noexcept nogil
+cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, const floating* w,
+                         floating* dZ, Py_ssize_t B, Py_ssize_t k) noexcept nogil

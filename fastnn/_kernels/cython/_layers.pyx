@@ -5,13 +5,13 @@ Every public function has the signature of its twin in ``reference.py``; the
 ``cy_*`` pointer versions do the work without the GIL and are shared with
 ``_network.pyx`` through ``_layers.pxd``.
 """
-from libc.math cimport INFINITY, log
+from libc.math cimport NAN, log
 from libc.string cimport memcpy
 
 from ._blas cimport gemm, gemv
 from ._codes cimport (ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
-                      LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED)
-from ._math cimport (f_tanh, floating, leaky_relu, log1pexp, relu, shifted_exp, sigmoid,
+                      LOSS_BCE, LOSS_POISSON, LOSS_SOFTMAX_CE, LOSS_SQUARED)
+from ._math cimport (f_exp, f_tanh, floating, leaky_relu, log1pexp, relu, shifted_exp, sigmoid,
                      step)
 
 
@@ -157,91 +157,127 @@ cdef void cy_softmax(const floating* Z, floating* P, Py_ssize_t B, Py_ssize_t k)
             P[r * k + j] /= s
 
 
-cdef double squared_error(const floating* Z, const floating* Y, floating* dZ, Py_ssize_t n,
-                          floating inv_b) noexcept nogil:
-    """sum (a - y)^2 (double); dL/da = 2 (a - y) / B."""
-    cdef Py_ssize_t i
-    cdef floating diff, two_inv_b = <floating>2 * inv_b
-    cdef double total = 0
-    for i in range(n):
-        diff = Z[i] - Y[i]
-        dZ[i] = two_inv_b * diff
-        total += <double>diff * <double>diff
-    return total
+cdef inline double row_weight(const floating* w, Py_ssize_t r) noexcept nogil:
+    """w_r in double, 1 when unweighted (w NULL)."""
+    return 1.0 if w == NULL else <double>w[r]
 
 
-cdef double binary_cross_entropy(const floating* Z, const floating* Y, floating* dZ,
-                                 Py_ssize_t n, floating inv_b) noexcept nogil:
-    """sum softplus(a) - y a (double); dL/da = (sigma(a) - y) / B."""
-    cdef Py_ssize_t i
-    cdef double total = 0
-    for i in range(n):
-        dZ[i] = (sigmoid(Z[i]) - Y[i]) * inv_b
-        total += log1pexp(Z[i]) - <double>Y[i] * <double>Z[i]
-    return total
+cdef inline floating row_scale(const floating* w, Py_ssize_t r, double total) noexcept nogil:
+    """c_r = w_r / sum_i w_i: 1/B unweighted, 0 when the weights sum to 0."""
+    return <floating>(row_weight(w, r) / total) if total > 0 else 0
 
 
-cdef double softmax_cross_entropy(const floating* Z, const floating* Y, floating* dZ,
-                                  Py_ssize_t B, Py_ssize_t k, floating inv_b) noexcept nogil:
-    """sum_i sum_{j: y_ij != 0} y_ij (lse_i - a_ij) (double), lse_i = m + log sum e^{a_ij - m};
-    dL/da_ij = (y_hat_ij sum_j y_ij - y_ij) / B."""
+cdef double squared_error(const floating* Z, const floating* Y, const floating* w, floating* dZ,
+                          Py_ssize_t B, Py_ssize_t k, double total) noexcept nogil:
+    """sum_i w_i sum_j (a_ij - y_ij)^2 (double); dL/da = 2 c_i (a - y)."""
+    cdef Py_ssize_t r, i
+    cdef floating diff, two_c
+    cdef double u, acc = 0
+    for r in range(B):
+        u, two_c = row_weight(w, r), <floating>2 * row_scale(w, r, total)
+        for i in range(r * k, (r + 1) * k):
+            diff = Z[i] - Y[i]
+            dZ[i] = two_c * diff
+            if u != 0:
+                acc += u * (<double>diff * <double>diff)
+    return acc
+
+
+cdef double binary_cross_entropy(const floating* Z, const floating* Y, const floating* w,
+                                 floating* dZ, Py_ssize_t B, Py_ssize_t k,
+                                 double total) noexcept nogil:
+    """sum_i w_i sum_j softplus(a) - y a (double); dL/da = c_i (sigma(a) - y)."""
+    cdef Py_ssize_t r, i
+    cdef floating c
+    cdef double u, acc = 0
+    for r in range(B):
+        u, c = row_weight(w, r), row_scale(w, r, total)
+        for i in range(r * k, (r + 1) * k):
+            dZ[i] = (sigmoid(Z[i]) - Y[i]) * c
+            if u != 0:
+                acc += u * (log1pexp(Z[i]) - <double>Y[i] * <double>Z[i])
+    return acc
+
+
+cdef double softmax_cross_entropy(const floating* Z, const floating* Y, const floating* w,
+                                  floating* dZ, Py_ssize_t B, Py_ssize_t k,
+                                  double total) noexcept nogil:
+    """sum_i w_i sum_{j: y_ij != 0} y_ij (lse_i - a_ij) (double), lse_i = m + log sum e^{a_ij - m};
+    dL/da_ij = c_i (y_hat_ij sum_j y_ij - y_ij)."""
     cdef Py_ssize_t r, j
     cdef const floating* z
     cdef const floating* y
     cdef floating* dz
-    cdef floating m, s, y_sum
-    cdef double total = 0, lse, sum_exp
+    cdef floating m, s, y_sum, c
+    cdef double u, acc = 0, lse, sum_exp
     for r in range(B):
         z, y, dz = Z + r * k, Y + r * k, dZ + r * k
+        u, c = row_weight(w, r), row_scale(w, r, total)
         sum_exp = shifted_exp(z, dz, k, &m)
         lse = m + log(sum_exp)
         s = <floating>sum_exp
         y_sum = 0
         for j in range(k):
             y_sum += y[j]
-            if y[j] != 0:
-                total += y[j] * (lse - z[j])
+            if y[j] != 0 and u != 0:
+                acc += u * (y[j] * (lse - z[j]))
         for j in range(k):
-            dz[j] = ((dz[j] / s) * y_sum - y[j]) * inv_b
-    return total
+            dz[j] = ((dz[j] / s) * y_sum - y[j]) * c
+    return acc
 
 
-cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, floating* dZ,
-                         Py_ssize_t B, Py_ssize_t k) noexcept nogil:
-    """Mean loss over the B rows of logits Z against Y; dL/dZ into dZ."""
-    cdef floating inv_b = <floating>(1.0 / B)
-    cdef double total
+cdef double poisson_deviance(const floating* Z, const floating* Y, const floating* w,
+                             floating* dZ, Py_ssize_t B, Py_ssize_t k,
+                             double total) noexcept nogil:
+    """sum_i w_i sum_j 2 (y log y - y a - y + e^a) (double; y log y = 0 at y = 0,
+    log mu = a never computed, so mu underflowing to 0 is exact);
+    dL/da = 2 c_i (e^a - y)."""
+    cdef Py_ssize_t r, i
+    cdef floating mu, two_c
+    cdef double u, y, ylogy, acc = 0
+    for r in range(B):
+        u, two_c = row_weight(w, r), <floating>2 * row_scale(w, r, total)
+        for i in range(r * k, (r + 1) * k):
+            mu = f_exp(Z[i])
+            dZ[i] = two_c * (mu - Y[i])
+            if u != 0:
+                y = Y[i]
+                ylogy = y * log(y) if y > 0 else 0
+                acc += u * (2 * (ylogy - y * <double>Z[i] - y + <double>mu))
+    return acc
+
+
+cdef double cy_loss_grad(int loss, const floating* Z, const floating* Y, const floating* w,
+                         floating* dZ, Py_ssize_t B, Py_ssize_t k) noexcept nogil:
+    """Loss over the B rows of logits Z against Y, the mean weighted by the
+    rows' weights w (NULL: unweighted), sum_i w_i L_i / sum_i w_i (0 when the
+    weights sum to 0); dL/dZ into dZ (NaN, dZ untouched, for an unknown code)."""
+    cdef Py_ssize_t r
+    cdef double acc, total = B
+    if w != NULL:
+        total = 0
+        for r in range(B):
+            total += w[r]
     if loss == LOSS_SQUARED:
-        total = squared_error(Z, Y, dZ, B * k, inv_b)
+        acc = squared_error(Z, Y, w, dZ, B, k, total)
     elif loss == LOSS_BCE:
-        total = binary_cross_entropy(Z, Y, dZ, B * k, inv_b)
+        acc = binary_cross_entropy(Z, Y, w, dZ, B, k, total)
     elif loss == LOSS_SOFTMAX_CE:
-        total = softmax_cross_entropy(Z, Y, dZ, B, k, inv_b)
+        acc = softmax_cross_entropy(Z, Y, w, dZ, B, k, total)
+    elif loss == LOSS_POISSON:
+        acc = poisson_deviance(Z, Y, w, dZ, B, k, total)
     else:
-        return INFINITY
-    return total / B
+        return NAN
+    return acc / total if total > 0 else 0
 
 
 # --------------------------------------------------------------------------
 # Python entry points (the reference's signatures)
 # --------------------------------------------------------------------------
 
-def check_loss(loss):
-    """ValueError for a code that names no loss (as the reference raises)."""
-    if loss not in (LOSS_SQUARED, LOSS_BCE, LOSS_SOFTMAX_CE):
-        raise ValueError(f"unknown loss code {loss}")
-
-
-def flat_view(a, name):
-    """The 1-D view of a C-contiguous buffer that a kernel writes (never a copy)."""
-    if not a.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    return a.reshape(-1)
-
-
 def activation_forward(Z, act, alpha, H_out):
     """h = g(a) elementwise (see reference.activation_forward); any shape."""
-    _activation_forward(Z.reshape(-1), act, alpha, flat_view(H_out, "H_out"))
+    _activation_forward(Z.reshape(-1), act, alpha, H_out.reshape(-1))
     return H_out
 
 
@@ -253,7 +289,7 @@ def _activation_forward(const floating[::1] Z, int act, floating alpha, floating
 def activation_backward(Z, H, dH, act, alpha, dZ_out):
     """dL/da = dL/dh * g'(a) elementwise (see reference.activation_backward); any shape."""
     _activation_backward(Z.reshape(-1), H.reshape(-1), dH.reshape(-1), act, alpha,
-                         flat_view(dZ_out, "dZ_out"))
+                         dZ_out.reshape(-1))
     return dZ_out
 
 
@@ -296,10 +332,12 @@ def softmax(const floating[:, ::1] Z, floating[:, ::1] P_out):
 
 
 def loss_grad(int loss, const floating[:, ::1] Z, const floating[:, ::1] Y,
-              floating[:, ::1] dZ_out):
-    """Mean loss of logits Z against Y; dL/dZ into ``dZ_out`` (see reference.loss_grad)."""
+              const floating[::1] w, floating[:, ::1] dZ_out):
+    """Loss of logits Z against Y, the mean weighted by ``w`` (empty:
+    unweighted); dL/dZ into ``dZ_out`` (see reference.loss_grad)."""
     cdef double value
-    check_loss(loss)
+    cdef const floating* weights = &w[0] if w.shape[0] > 0 else NULL
     with nogil:
-        value = cy_loss_grad(loss, &Z[0, 0], &Y[0, 0], &dZ_out[0, 0], Z.shape[0], Z.shape[1])
+        value = cy_loss_grad(loss, &Z[0, 0], &Y[0, 0], weights, &dZ_out[0, 0], Z.shape[0],
+                             Z.shape[1])
     return value

@@ -1,18 +1,13 @@
-"""Optimizer updates: one fused in-place loop per optimizer over a flat buffer.
-
-``cy_optimizer_step`` turns ``hp`` and the step count into per-step
-coefficients (computed in double, then cast to the array dtype, as in
-reference.optimizer_step), then runs the one loop of the chosen rule; the
-rules, their equations and their PyTorch variants are documented in
-reference.optimizer_step. With weight decay lambda every loop reads
-g + lambda w in place of g. Nothing is allocated.
-
-The Adam family folds its bias corrections into per-step scalars,
-eta m_hat = (eta / c1) m and v_hat = v (1 / c2): one division and one square
-root per element instead of three of them (divisions bound these loops); the
-result differs from the reference only by rounding.
+"""Optimizer updates: one fused in-place loop per rule over a flat buffer,
+with the arithmetic and order of operations of the reference's ``*_update``
+functions (so results are bit for bit the reference's); each state is flushed
+to zero below the smallest normal number before it is used (the contract in
+``fastnn/_kernels/__init__.py``). Nothing is allocated; nothing is checked:
+the Python layer validates at the door.
 """
+from libc.float cimport DBL_MIN, FLT_MIN
 from libc.math cimport pow
+from libc.stdint cimport int64_t
 
 from ._codes cimport (HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT,
                       HP_TORCH, HP_WEIGHT_DECAY, OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM,
@@ -20,16 +15,63 @@ from ._codes cimport (HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_M
                       OPT_SGD)
 from ._math cimport f_abs, f_sqrt, floating
 
-from ._layers import flat_view
-
 
 cdef inline floating decayed(floating g, floating w, floating wd) noexcept nogil:
-    """g + lambda w (L2 weight decay), or g itself when lambda = 0."""
+    """g + lambda w (L2 weight decay), or g when lambda = 0."""
     return g + wd * w if wd != 0 else g
 
 
+cdef inline floating flushed(floating x) noexcept nogil:
+    """x, or 0 when |x| is below the smallest normal number (NaN stays)."""
+    cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
+    return 0 if f_abs(x) < tiny else x
+
+
 cdef inline floating larger(floating a, floating b) noexcept nogil:
+    """max(a, b) (b when they are equal)."""
     return a if a > b else b
+
+
+cdef inline double c1(const double* hp, long t) noexcept nogil:
+    """1 - beta1^t."""
+    return 1.0 - pow(hp[HP_BETA1], <double>t)
+
+
+cdef inline double c2(const double* hp, long t) noexcept nogil:
+    """1 - beta2^t."""
+    return 1.0 - pow(hp[HP_BETA2], <double>t)
+
+
+cdef void sgd(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t n,
+              double* hp, long t) noexcept nogil:
+    """w -= eta g."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef Py_ssize_t i
+    for i in range(n):
+        w[i] -= lr * decayed(g[i], w[i], wd)
+
+
+cdef void momentum(floating* w, const floating* g, floating* u, floating* s2, Py_ssize_t n,
+                   double* hp, long t) noexcept nogil:
+    """u = beta u + g; w -= eta u."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating beta = <floating>hp[HP_BETA1]
+    cdef Py_ssize_t i
+    for i in range(n):
+        u[i] = flushed(beta * u[i] + decayed(g[i], w[i], wd))
+        w[i] -= lr * u[i]
+
+
+cdef void nag(floating* w, const floating* g, floating* u, floating* s2, Py_ssize_t n,
+              double* hp, long t) noexcept nogil:
+    """u = beta u + g; w -= eta (beta u + g)."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating beta = <floating>hp[HP_BETA1], gi
+    cdef Py_ssize_t i
+    for i in range(n):
+        gi = decayed(g[i], w[i], wd)
+        u[i] = flushed(beta * u[i] + gi)
+        w[i] -= lr * (beta * u[i] + gi)
 
 
 cdef inline floating root(floating v, floating eps, bint torch) noexcept nogil:
@@ -37,180 +79,252 @@ cdef inline floating root(floating v, floating eps, bint torch) noexcept nogil:
     return f_sqrt(v) + eps if torch else f_sqrt(v + eps)
 
 
-cdef void sgd(floating* w, const floating* g, Py_ssize_t n, floating lr,
-              floating wd) noexcept nogil:
-    """w -= eta g."""
+cdef void adagrad(floating* w, const floating* g, floating* v, floating* s2, Py_ssize_t n,
+                  double* hp, long t) noexcept nogil:
+    """v += g^2; w -= eta g / sqrt(v + eps)."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating eps = <floating>hp[HP_EPS], gi
+    cdef bint torch = hp[HP_TORCH] != 0
     cdef Py_ssize_t i
-    for i in range(n):
-        w[i] -= lr * decayed(g[i], w[i], wd)
-
-
-cdef void momentum(floating* w, const floating* g, floating* u, Py_ssize_t n, floating lr,
-                   floating beta, floating wd, bint nesterov) noexcept nogil:
-    """u = beta u + g; w -= eta u, or w -= eta (beta u + g) for NAG."""
-    cdef Py_ssize_t i
-    cdef floating gi
     for i in range(n):
         gi = decayed(g[i], w[i], wd)
-        u[i] = beta * u[i] + gi
-        w[i] -= lr * (beta * u[i] + gi) if nesterov else lr * u[i]
+        v[i] = flushed(v[i] + gi * gi)
+        w[i] -= lr * gi / root(v[i], eps, torch)
 
 
-cdef void adagrad_rmsprop(floating* w, const floating* g, floating* v, Py_ssize_t n,
-                          floating lr, floating keep, floating add, floating eps, floating wd,
-                          bint torch) noexcept nogil:
-    """v = keep v + add g^2 (AdaGrad: keep = add = 1; RMSprop: beta, 1 - beta);
-    w -= eta g / root(v)."""
+cdef void rmsprop(floating* w, const floating* g, floating* v, floating* s2, Py_ssize_t n,
+                  double* hp, long t) noexcept nogil:
+    """v = beta v + (1-beta) g^2; w -= eta g / sqrt(v + eps)."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating eps = <floating>hp[HP_EPS], beta = <floating>hp[HP_BETA1], gi
+    cdef floating rho = <floating>1 - beta
+    cdef bint torch = hp[HP_TORCH] != 0
     cdef Py_ssize_t i
-    cdef floating gi
     for i in range(n):
         gi = decayed(g[i], w[i], wd)
-        v[i] = keep * v[i] + add * (gi * gi)
+        v[i] = flushed(beta * v[i] + rho * (gi * gi))
         w[i] -= lr * gi / root(v[i], eps, torch)
 
 
 cdef void adadelta(floating* w, const floating* g, floating* v, floating* u, Py_ssize_t n,
-                   floating lr, floating beta, floating eps, floating wd) noexcept nogil:
+                   double* hp, long t) noexcept nogil:
     """v = beta v + (1-beta) g^2; d = -sqrt(u + eps) / sqrt(v + eps) g; w += eta d;
     u = beta u + (1-beta) d^2."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating eps = <floating>hp[HP_EPS], beta = <floating>hp[HP_BETA1], gi, d
+    cdef floating rho = <floating>1 - beta
     cdef Py_ssize_t i
-    cdef floating gi, d
     for i in range(n):
         gi = decayed(g[i], w[i], wd)
-        v[i] = beta * v[i] + (<floating>1 - beta) * (gi * gi)
+        v[i] = flushed(beta * v[i] + rho * (gi * gi))
         d = -f_sqrt(u[i] + eps) / f_sqrt(v[i] + eps) * gi
         w[i] += lr * d
-        u[i] = beta * u[i] + (<floating>1 - beta) * (d * d)
+        u[i] = flushed(beta * u[i] + rho * (d * d))
 
 
-cdef inline floating adam_moments(floating* m, floating* v, floating g, floating b1,
-                                  floating b2, floating rc2, floating eps) noexcept nogil:
-    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; returns sqrt(v_hat) + eps
-    with v_hat = v rc2, rc2 = 1 / (1 - b2^t)."""
-    m[0] = b1 * m[0] + (<floating>1 - b1) * g
-    v[0] = b2 * v[0] + (<floating>1 - b2) * (g * g)
-    return f_sqrt(v[0] * rc2) + eps
+cdef inline void moments(floating* m, floating* v, floating g, floating b1,
+                         floating b2) noexcept nogil:
+    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2, both flushed."""
+    m[0] = flushed(b1 * m[0] + (<floating>1 - b1) * g)
+    v[0] = flushed(b2 * v[0] + (<floating>1 - b2) * (g * g))
 
 
 cdef void adam(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-               floating step, floating b1, floating b2, floating rc2, floating eps,
-               floating wd) noexcept nogil:
-    """w -= eta m_hat / (sqrt(v_hat) + eps), eta m_hat = step m, step = eta / c1."""
+               double* hp, long t) noexcept nogil:
+    """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps)
+    = (eta / c1) m / (sqrt(v (1 / c2)) + eps)."""
+    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
+    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating step = <floating>(hp[HP_LR] / c1(hp, t)), inv_c2 = <floating>(1.0 / c2(hp, t))
+    cdef floating gi
     cdef Py_ssize_t i
-    cdef floating denom
     for i in range(n):
-        denom = adam_moments(&m[i], &v[i], decayed(g[i], w[i], wd), b1, b2, rc2, eps)
-        w[i] -= step * m[i] / denom
+        gi = decayed(g[i], w[i], wd)
+        moments(&m[i], &v[i], gi, b1, b2)
+        w[i] -= step * m[i] / (f_sqrt(v[i] * inv_c2) + eps)
 
 
 cdef void nadam(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-                floating step, floating b1, floating b2, floating rc2, floating eps,
-                floating wd) noexcept nogil:
-    """w -= eta (b1 m_hat + (1-b1) g / c1) / (sqrt(v_hat) + eps)
-         = step (b1 m + (1-b1) g) / (sqrt(v_hat) + eps), step = eta / c1."""
-    cdef Py_ssize_t i
-    cdef floating gi, denom
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        denom = adam_moments(&m[i], &v[i], gi, b1, b2, rc2, eps)
-        w[i] -= step * (b1 * m[i] + (<floating>1 - b1) * gi) / denom
-
-
-cdef void nadam_torch(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-                      floating lr, floating b1, floating b2, floating cg, floating cm,
-                      floating rc2, floating eps, floating wd) noexcept nogil:
-    """w -= eta (cg g + cm m) / (sqrt(v_hat) + eps), cg = (1-mu_t)/(1-prod_t),
-    cm = mu_{t+1}/(1-prod_t mu_{t+1})."""
-    cdef Py_ssize_t i
-    cdef floating gi, denom
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        denom = adam_moments(&m[i], &v[i], gi, b1, b2, rc2, eps)
-        w[i] -= lr * (cg * gi + cm * m[i]) / denom
-
-
-cdef void adamax(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-                 floating step, floating b1, floating b2, floating eps, floating wd,
-                 bint torch) noexcept nogil:
-    """m as Adam; v = max(b2 v, |g|), w -= eta m_hat / (v + eps); PyTorch:
-    v = max(b2 v, |g| + eps), w -= eta m_hat / v; eta m_hat = step m."""
-    cdef Py_ssize_t i
-    cdef floating gi
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        m[i] = b1 * m[i] + (<floating>1 - b1) * gi
-        if torch:
-            v[i] = larger(b2 * v[i], f_abs(gi) + eps)
-            w[i] -= step * m[i] / v[i]
-        else:
-            v[i] = larger(b2 * v[i], f_abs(gi))
-            w[i] -= step * m[i] / (v[i] + eps)
-
-
-cdef void maxprop(floating* w, const floating* g, floating* v, Py_ssize_t n, floating lr,
-                  floating beta, floating eps, floating wd) noexcept nogil:
-    """v = max(beta v, |g|); w -= eta g / (v + eps)."""
-    cdef Py_ssize_t i
-    cdef floating gi
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        v[i] = larger(beta * v[i], f_abs(gi))
-        w[i] -= lr * gi / (v[i] + eps)
-
-
-cdef void cy_optimizer_step(int opt, floating* w, const floating* g, floating* s1, floating* s2,
-                            Py_ssize_t n, double* hp, long t) noexcept nogil:
-    """One update of optimizer ``opt`` at step t (t = 1, 2, ...); NAdam in
-    PyTorch mode also advances hp[HP_MU_PRODUCT]."""
-    cdef floating lr = <floating>hp[HP_LR], eps = <floating>hp[HP_EPS]
-    cdef floating wd = <floating>hp[HP_WEIGHT_DECAY]
+                double* hp, long t) noexcept nogil:
+    """m, v as Adam; w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update);
+    PyTorch's variant advances hp[HP_MU_PRODUCT]."""
     cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
-    cdef bint torch = hp[HP_TORCH] != 0
-    cdef double c1 = 1.0 - pow(hp[HP_BETA1], t), c2 = 1.0 - pow(hp[HP_BETA2], t)
-    cdef floating step = <floating>(hp[HP_LR] / c1), rc2 = <floating>(1.0 / c2)
+    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating inv_c2 = <floating>(1.0 / c2(hp, t)), gi, cg, cm
+    cdef Py_ssize_t i
+    nadam_coefficients(hp, t, &cg, &cm)
+    for i in range(n):
+        gi = decayed(g[i], w[i], wd)
+        moments(&m[i], &v[i], gi, b1, b2)
+        w[i] -= (cg * gi + cm * m[i]) / (f_sqrt(v[i] * inv_c2) + eps)
+
+
+cdef void nadam_coefficients(double* hp, long t, floating* cg, floating* cm) noexcept nogil:
+    """coefficients.nadam_coefficients in C, cast to the arrays' dtype."""
+    cdef double lr = hp[HP_LR], b1 = hp[HP_BETA1], psi = hp[HP_MOMENTUM_DECAY]
     cdef double mu, mu_next, prod
-    if opt == OPT_SGD:
-        sgd(w, g, n, lr, wd)
-    elif opt == OPT_MOMENTUM or opt == OPT_NAG:
-        momentum(w, g, s1, n, lr, b1, wd, opt == OPT_NAG)
-    elif opt == OPT_ADAGRAD:
-        adagrad_rmsprop(w, g, s1, n, lr, 1, 1, eps, wd, torch)
-    elif opt == OPT_RMSPROP:
-        adagrad_rmsprop(w, g, s1, n, lr, b1, <floating>1 - b1, eps, wd, torch)
-    elif opt == OPT_ADADELTA:
-        adadelta(w, g, s1, s2, n, lr, b1, eps, wd)
-    elif opt == OPT_ADAM:
-        adam(w, g, s1, s2, n, step, b1, b2, rc2, eps, wd)
-    elif opt == OPT_NADAM and not torch:
-        nadam(w, g, s1, s2, n, step, b1, b2, rc2, eps, wd)
-    elif opt == OPT_NADAM:
-        mu = hp[HP_BETA1] * (1.0 - 0.5 * pow(0.96, t * hp[HP_MOMENTUM_DECAY]))
-        mu_next = hp[HP_BETA1] * (1.0 - 0.5 * pow(0.96, (t + 1) * hp[HP_MOMENTUM_DECAY]))
-        hp[HP_MU_PRODUCT] *= mu
-        prod = hp[HP_MU_PRODUCT]
-        nadam_torch(w, g, s1, s2, n, lr, b1, b2, <floating>((1.0 - mu) / (1.0 - prod)),
-                    <floating>(mu_next / (1.0 - prod * mu_next)), rc2, eps, wd)
-    elif opt == OPT_ADAMAX:
-        adamax(w, g, s1, s2, n, step, b1, b2, eps, wd, torch)
-    elif opt == OPT_MAXPROP:
-        maxprop(w, g, s1, n, lr, b1, eps, wd)
+    if hp[HP_TORCH] == 0:
+        cg[0], cm[0] = <floating>(lr * (1.0 - b1) / c1(hp, t)), <floating>(lr * b1 / c1(hp, t))
+        return
+    mu = b1 * (1.0 - 0.5 * pow(0.96, t * psi))
+    mu_next = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * psi))
+    hp[HP_MU_PRODUCT] *= mu
+    prod = hp[HP_MU_PRODUCT]
+    cg[0] = <floating>(lr * (1.0 - mu) / (1.0 - prod))
+    cm[0] = <floating>(lr * mu_next / (1.0 - prod * mu_next))
 
 
-def optimizer_step(int opt, w, g, s1, s2, double[::1] hp, long t):
-    """One in-place update of ``w`` (see reference.optimizer_step for the rules)."""
-    check_optimizer(opt)
-    _optimizer_step(opt, flat_view(w, "w"), g.reshape(-1), flat_view(s1, "s1"),
-                    flat_view(s2, "s2"), hp, t)
+cdef void adamax(floating* w, const floating* g, floating* m, floating* u, Py_ssize_t n,
+                 double* hp, long t) noexcept nogil:
+    """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
+    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m.
+    One loop per variant, so that each vectorises."""
+    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
+    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating step = <floating>(hp[HP_LR] / c1(hp, t)), ob1 = <floating>1 - b1, gi
+    cdef Py_ssize_t i
+    if hp[HP_TORCH] != 0:
+        for i in range(n):
+            gi = decayed(g[i], w[i], wd)
+            m[i] = flushed(b1 * m[i] + ob1 * gi)
+            u[i] = flushed(larger(b2 * u[i], f_abs(gi) + eps))
+            w[i] -= step * m[i] / u[i]
+    else:
+        for i in range(n):
+            gi = decayed(g[i], w[i], wd)
+            m[i] = flushed(b1 * m[i] + ob1 * gi)
+            u[i] = flushed(larger(b2 * u[i], f_abs(gi)))
+            w[i] -= step * m[i] / (u[i] + eps)
 
 
-def _optimizer_step(int opt, floating[::1] w, const floating[::1] g, floating[::1] s1,
-                    floating[::1] s2, double[::1] hp, long t):
+cdef void maxprop(floating* w, const floating* g, floating* u, floating* s2, Py_ssize_t n,
+                  double* hp, long t) noexcept nogil:
+    """u = max(beta u, |g|); w -= eta g / (u + eps)."""
+    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating eps = <floating>hp[HP_EPS], beta = <floating>hp[HP_BETA1], gi
+    cdef Py_ssize_t i
+    for i in range(n):
+        gi = decayed(g[i], w[i], wd)
+        u[i] = flushed(larger(beta * u[i], f_abs(gi)))
+        w[i] -= lr * gi / (u[i] + eps)
+
+
+cdef void cy_optimizer_step(Opt opt, floating* w, const floating* g,
+                            Py_ssize_t n) noexcept nogil:
+    """Step t = opt.t + 1 of rule opt.code; advances opt.t. An unknown code
+    changes nothing."""
+    cdef floating* s1 = <floating*>opt.s1
+    cdef floating* s2 = <floating*>opt.s2
+    cdef long t = opt.t[0] + 1
+    if opt.code == OPT_SGD:
+        sgd(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_MOMENTUM:
+        momentum(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_NAG:
+        nag(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_ADAGRAD:
+        adagrad(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_RMSPROP:
+        rmsprop(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_ADADELTA:
+        adadelta(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_ADAM:
+        adam(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_ADAMAX:
+        adamax(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_MAXPROP:
+        maxprop(w, g, s1, s2, n, opt.hp, t)
+    elif opt.code == OPT_NADAM:
+        nadam(w, g, s1, s2, n, opt.hp, t)
+    else:
+        return
+    opt.t[0] = t
+
+
+cdef floating* first(floating[::1] a) noexcept:
+    """&a[0], or NULL for an empty buffer (an unused state)."""
+    return &a[0] if a.shape[0] > 0 else NULL
+
+
+cdef Opt state_struct(opt, floating* like):
+    """The C view of a values.OptimizerState whose buffers have like's dtype."""
+    cdef Opt c
+    cdef floating[::1] s1 = opt.s1.reshape(-1)
+    cdef floating[::1] s2 = opt.s2.reshape(-1)
+    cdef double[::1] hp = opt.hp
+    cdef int64_t[::1] t = opt.t
+    c.code, c.s1, c.s2, c.hp, c.t = opt.code, first(s1), first(s2), &hp[0], &t[0]
+    return c
+
+
+def optimizer_step(opt, w, g):
+    """Step t = opt.t + 1 of the optimizer state ``opt`` on ``w`` with gradient
+    ``g`` (see reference.optimizer_step); advances opt.t."""
+    _step(opt, w.reshape(-1), g.reshape(-1))
+
+
+def _step(opt, floating[::1] w, const floating[::1] g):
+    cdef Opt c = state_struct(opt, &w[0])
     with nogil:
-        cy_optimizer_step(opt, &w[0], &g[0], &s1[0], &s2[0], w.shape[0], &hp[0], t)
+        cy_optimizer_step(c, &w[0], &g[0], w.shape[0])
 
 
+def _rule(int code, floating[::1] w, const floating[::1] g, floating[::1] s1, floating[::1] s2,
+          double[::1] hp, int64_t t):
+    """Rule ``code`` at step t on flat buffers (what the ``*_update`` names call)."""
+    cdef int64_t taken = t - 1
+    cdef Opt c
+    c.code, c.s1, c.s2, c.hp, c.t = code, first(s1), first(s2), &hp[0], &taken
+    with nogil:
+        cy_optimizer_step(c, &w[0], &g[0], w.shape[0])
 
-def check_optimizer(opt):
-    """ValueError for a code that names no optimizer (as the reference raises)."""
-    if not OPT_SGD <= opt <= OPT_NADAM:
-        raise ValueError(f"unknown optimizer code {opt}")
+
+def sgd_update(w, g, s1, s2, hp, t):
+    """w -= eta g (see reference.sgd_update)."""
+    _rule(OPT_SGD, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def momentum_update(w, g, s1, s2, hp, t):
+    """u = beta u + g; w -= eta u (see reference.momentum_update)."""
+    _rule(OPT_MOMENTUM, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def nag_update(w, g, s1, s2, hp, t):
+    """u = beta u + g; w -= eta (beta u + g) (see reference.nag_update)."""
+    _rule(OPT_NAG, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def adagrad_update(w, g, s1, s2, hp, t):
+    """v += g^2; w -= eta g / sqrt(v + eps) (see reference.adagrad_update)."""
+    _rule(OPT_ADAGRAD, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def rmsprop_update(w, g, s1, s2, hp, t):
+    """v = beta v + (1-beta) g^2; w -= eta g / sqrt(v + eps) (see reference.rmsprop_update)."""
+    _rule(OPT_RMSPROP, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def adadelta_update(w, g, s1, s2, hp, t):
+    """v = beta v + (1-beta) g^2; d = -sqrt(u + eps) / sqrt(v + eps) g; w += eta d;
+    u = beta u + (1-beta) d^2 (see reference.adadelta_update)."""
+    _rule(OPT_ADADELTA, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def adam_update(w, g, s1, s2, hp, t):
+    """w -= eta m_hat / (sqrt(v_hat) + eps) (see reference.adam_update)."""
+    _rule(OPT_ADAM, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def adamax_update(w, g, s1, s2, hp, t):
+    """w -= eta m_hat / (u + eps), u = max(b2 u, |g|) (see reference.adamax_update)."""
+    _rule(OPT_ADAMAX, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def maxprop_update(w, g, s1, s2, hp, t):
+    """u = max(beta u, |g|); w -= eta g / (u + eps) (see reference.maxprop_update)."""
+    _rule(OPT_MAXPROP, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)
+
+
+def nadam_update(w, g, s1, s2, hp, t):
+    """w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update)."""
+    _rule(OPT_NADAM, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), hp, t)

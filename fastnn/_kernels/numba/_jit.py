@@ -6,7 +6,7 @@ from numba import njit, types
 from numba.extending import overload
 
 # error_model="numpy": no zero-division checks, which would stop LLVM from
-# vectorising the loops (PERFORMANCE.md). No fastmath: results stay within
+# vectorising the loops. No fastmath: results stay within
 # rounding of the reference and reproducible.
 kernel = partial(njit, cache=True, error_model="numpy")
 

@@ -1,8 +1,9 @@
-"""Output functions and losses from logits, mean over the batch; losses are
-accumulated in float64, gradients written in the logits' dtype."""
+"""Output functions and losses from logits, the mean over the batch weighted
+by the rows' sample weights (an empty weights array: the plain mean); losses
+are accumulated in float64, gradients written in the logits' dtype."""
 import numpy as np
 
-from ..codes import LOSS_BCE, LOSS_SOFTMAX_CE, LOSS_SQUARED
+from ..codes import LOSS_BCE, LOSS_POISSON, LOSS_SOFTMAX_CE, LOSS_SQUARED
 from ._jit import kernel, scalar
 from .activations import sigmoid
 
@@ -30,63 +31,120 @@ def softmax(Z, P_out):
 
 
 @kernel
-def squared_error(Z, Y, dZ_out):
-    """L = (1/B) sum_i sum_j (a_ij - y_ij)^2, dL/da = 2 (a - y) / B."""
-    B = Z.shape[0]
-    two_inv_b = scalar(2, Z) * scalar(1.0 / B, Z)
+def weight_sum(w, B):
+    """sum_i w_i over the batch's B rows in float64; B when ``w`` is empty (unweighted)."""
+    if w.size == 0:
+        return np.float64(B)
     total = 0.0
     for r in range(B):
-        for j in range(Z.shape[1]):
-            diff = Z[r, j] - Y[r, j]
-            dZ_out[r, j] = two_inv_b * diff
-            wide = np.float64(diff)
-            total += wide * wide
-    return total / B
+        total += np.float64(w[r])
+    return total
 
 
 @kernel
-def binary_cross_entropy(Z, Y, dZ_out):
-    """L_ij = softplus(a) - y a with softplus(a) = max(a, 0) + log1p(e^{-|a|})
-    (= -[y log sigma(a) + (1-y) log(1 - sigma(a))]), dL/da = (sigma(a) - y) / B."""
+def row_weight(w, r):
+    """w_r in float64, 1 when unweighted."""
+    return 1.0 if w.size == 0 else np.float64(w[r])
+
+
+@kernel
+def row_scale(w, r, total, like):
+    """c_r = w_r / sum_i w_i in ``like``'s dtype: 1/B unweighted, 0 when the weights sum to 0."""
+    return scalar(row_weight(w, r) / total if total > 0 else 0.0, like)
+
+
+@kernel
+def weighted_mean(acc, total):
+    """sum_i w_i L_i / sum_i w_i from the weighted sum ``acc``; 0 when the weights sum to 0."""
+    return acc / total if total > 0 else 0.0
+
+
+@kernel
+def squared_error(Z, Y, w, dZ_out):
+    """L_i = sum_j (a_ij - y_ij)^2, dL/da = 2 c_i (a - y)."""
     B = Z.shape[0]
-    inv_b, zero = scalar(1.0 / B, Z), scalar(0, Z)
-    total = 0.0
+    total = weight_sum(w, B)
+    acc = 0.0
     for r in range(B):
+        u, two_c = row_weight(w, r), scalar(2, Z) * row_scale(w, r, total, Z)
+        for j in range(Z.shape[1]):
+            diff = Z[r, j] - Y[r, j]
+            dZ_out[r, j] = two_c * diff
+            wide = np.float64(diff)
+            acc += u * (wide * wide) if u != 0 else 0.0
+    return weighted_mean(acc, total)
+
+
+@kernel
+def binary_cross_entropy(Z, Y, w, dZ_out):
+    """L_ij = softplus(a) - y a with softplus(a) = max(a, 0) + log1p(e^{-|a|})
+    (= -[y log sigma(a) + (1-y) log(1 - sigma(a))]), dL/da = c_i (sigma(a) - y)."""
+    B = Z.shape[0]
+    total = weight_sum(w, B)
+    zero = scalar(0, Z)
+    acc = 0.0
+    for r in range(B):
+        u, c = row_weight(w, r), row_scale(w, r, total, Z)
         for j in range(Z.shape[1]):
             a, y = Z[r, j], Y[r, j]
             softplus = np.maximum(a, zero) + np.log1p(np.exp(-abs(a)))
-            dZ_out[r, j] = (sigmoid(a) - y) * inv_b
-            total += np.float64(softplus - y * a)
-    return total / B
+            dZ_out[r, j] = (sigmoid(a) - y) * c
+            acc += u * np.float64(softplus - y * a) if u != 0 else 0.0
+    return weighted_mean(acc, total)
 
 
 @kernel
-def softmax_cross_entropy(Z, Y, dZ_out):
+def softmax_cross_entropy(Z, Y, w, dZ_out):
     """L_i = sum_j y_ij (lse_i - a_ij), lse_i = log sum_j e^{a_ij}, skipping
     y_ij = 0 (so -inf logits of other classes are exact);
-    dL/da_ij = (y_hat_ij sum_j y_ij - y_ij) / B."""
+    dL/da_ij = c_i (y_hat_ij sum_j y_ij - y_ij)."""
     B = Z.shape[0]
-    inv_b = scalar(1.0 / B, Z)
-    total = 0.0
+    total = weight_sum(w, B)
+    acc = 0.0
     for r in range(B):
+        u, c = row_weight(w, r), row_scale(w, r, total, Z)
         z, y, dz = Z[r], Y[r], dZ_out[r]
         lse = softmax_row(z, dz)
         y_sum = y.sum()
         for j in range(z.size):
-            if y[j] != 0:
-                total += np.float64(y[j] * (lse - z[j]))
-            dz[j] = (dz[j] * y_sum - y[j]) * inv_b
-    return total / B
+            if y[j] != 0 and u != 0:
+                acc += u * np.float64(y[j] * (lse - z[j]))
+            dz[j] = (dz[j] * y_sum - y[j]) * c
+    return weighted_mean(acc, total)
 
 
 @kernel
-def loss_grad(loss, Z, Y, dZ_out):
-    """Loss of logits ``Z`` against targets ``Y`` (B x k), mean over the rows,
-    returned as a float; writes dL/dZ into ``dZ_out``. Codes as in codes.LOSS_*."""
+def poisson_deviance(Z, Y, w, dZ_out):
+    """L_i = sum_j 2 (y log y - y a - y + e^a) for the mean mu = e^a (y log y = 0
+    at y = 0; log mu = a is never computed, so mu underflowing to 0 is exact);
+    dL/da = 2 c_i (e^a - y)."""
+    B = Z.shape[0]
+    total = weight_sum(w, B)
+    acc = 0.0
+    for r in range(B):
+        u, two_c = row_weight(w, r), scalar(2, Z) * row_scale(w, r, total, Z)
+        for j in range(Z.shape[1]):
+            a, y = Z[r, j], Y[r, j]
+            mu = np.exp(a)
+            dZ_out[r, j] = two_c * (mu - y)
+            wide = np.float64(y)
+            ylogy = wide * np.log(wide) if wide > 0 else 0.0
+            term = 2.0 * (ylogy - wide * np.float64(a) - wide + np.float64(mu))
+            acc += u * term if u != 0 else 0.0
+    return weighted_mean(acc, total)
+
+
+@kernel
+def loss_grad(loss, Z, Y, w, dZ_out):
+    """Loss of logits ``Z`` against targets ``Y`` (B x k), the mean over the
+    rows weighted by ``w`` (B weights; empty: unweighted), returned as a float;
+    writes dL/dZ into ``dZ_out`` (see reference.loss_grad). Codes as in codes.LOSS_*."""
     if loss == LOSS_SQUARED:
-        return squared_error(Z, Y, dZ_out)
+        return squared_error(Z, Y, w, dZ_out)
     if loss == LOSS_BCE:
-        return binary_cross_entropy(Z, Y, dZ_out)
+        return binary_cross_entropy(Z, Y, w, dZ_out)
     if loss == LOSS_SOFTMAX_CE:
-        return softmax_cross_entropy(Z, Y, dZ_out)
+        return softmax_cross_entropy(Z, Y, w, dZ_out)
+    if loss == LOSS_POISSON:
+        return poisson_deviance(Z, Y, w, dZ_out)
     return np.nan

@@ -1,139 +1,184 @@
-"""Optimizers: one fused in-place loop per rule over a flat buffer, without
-branches or temporaries inside (so that it vectorises). The rules are those of
-``reference.optimizer_step``; they differ from it by rounding only:
-
-* per-step scalars (eta / c1, 1 / c2, NAdam's coefficients, eps placement of
-  the PyTorch variants) are formed once per step in float64 and cast, so a
-  division by a bias correction becomes a multiplication;
-* the weight-decay term lambda w is added even when lambda = 0 (exact for
-  finite w);
-* states that decay below the smallest normal number are flushed to 0:
-  subnormal arithmetic is several times slower on x86 (PERFORMANCE.md), and
-  Adam's m of a dead ReLU unit would otherwise stay subnormal for ever.
-"""
+"""Optimizers: one fused in-place loop per rule over a flat buffer, with the
+names, arithmetic and order of operations of the reference's ``*_update``
+functions (so results are bit for bit the reference's), each state flushed to
+zero below the smallest normal number before it is used (the contract)."""
 import numpy as np
 
 from ..codes import (
-    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_TORCH,
+    HP_BETA1, HP_BETA2, HP_EPS, HP_LR, HP_TORCH,
     HP_WEIGHT_DECAY, OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP,
     OPT_MOMENTUM, OPT_NADAM, OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
+from ..coefficients import bias_corrections, nadam_coefficients
 from ._jit import kernel, scalar
 
 
 @kernel
-def adam_coefficients(opt, hp, t):
-    """(cg, cm) with which the Adam family steps w -= (cg g + cm m) / (sqrt(v_hat) + eps):
-    Adam (0, eta/c1); NAdam (eta (1-beta1)/c1, eta beta1/c1); NAdam (PyTorch)
-    eta ((1-mu_t)/(1-prod_t), mu_{t+1}/(1 - prod_t mu_{t+1})) with
-    mu_t = beta1 (1 - 0.5 * 0.96^(t psi)), advancing hp[HP_MU_PRODUCT] to prod_t.
-    Here c1 = 1 - beta1^t."""
-    lr, b1 = hp[HP_LR], hp[HP_BETA1]
-    c1 = 1.0 - b1 ** float(t)
-    if opt != OPT_NADAM:
-        return 0.0, lr / c1
-    if hp[HP_TORCH] == 0:
-        return lr * (1.0 - b1) / c1, lr * b1 / c1
-    psi = hp[HP_MOMENTUM_DECAY]
-    mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
-    mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-    hp[HP_MU_PRODUCT] *= mu
-    prod = hp[HP_MU_PRODUCT]
-    return lr * (1.0 - mu) / (1.0 - prod), lr * mu_next / (1.0 - prod * mu_next)
-
-
-@kernel
-def step_coefficients(opt, hp, t, w):
-    """The scalars of step t in w's dtype: (eta, beta1, beta2, lambda, eps inside
-    the square root or max, eps outside it, 1 / c2, cg, cm) with
-    c2 = 1 - beta2^t. Rules with a PyTorch variant (hp[HP_TORCH] != 0) read eps
-    from one of the two places: it moves out of the square root (AdaGrad,
-    RMSprop) or into the max (AdaMax); the others use their sum."""
-    eps, torch = hp[HP_EPS], hp[HP_TORCH] != 0
-    eps_in, eps_out = (0.0, eps) if torch != (opt == OPT_ADAMAX) else (eps, 0.0)
-    cg, cm = adam_coefficients(opt, hp, t)
-    return (scalar(hp[HP_LR], w), scalar(hp[HP_BETA1], w), scalar(hp[HP_BETA2], w),
-            scalar(hp[HP_WEIGHT_DECAY], w), scalar(eps_in, w), scalar(eps_out, w),
-            scalar(1.0 / (1.0 - hp[HP_BETA2] ** float(t)), w), scalar(cg, w), scalar(cm, w))
-
-
-@kernel
-def set_schedule(hp, lrs, betas, s):
-    """hp's eta (and beta, when ``betas`` is not empty) for step s of an epoch."""
-    hp[HP_LR] = lrs[s]
-    if betas.size > 0:
-        hp[HP_BETA1] = betas[s]
-
-
-@kernel
 def flushed(x, tiny):
-    """x, or 0 when x is subnormal (|x| < tiny, the smallest normal number; NaN stays)."""
+    """x, or 0 when |x| < tiny (the smallest normal number; NaN stays)."""
     return scalar(0, x) if abs(x) < tiny else x
 
 
 @kernel
-def apply_update(opt, w, g, s1, s2, c):
-    """One update of the 1-D ``w`` (states ``s1``, ``s2``) by rule ``opt`` with
-    the step's coefficients ``c`` (see step_coefficients); the rules are listed
-    in reference.optimizer_step. ``g`` is read, never written."""
-    lr, b1, b2, wd, eps_in, eps_out, inv_c2, cg, cm = c
-    one, tiny = scalar(1, w), np.finfo(w.dtype).tiny
-    ob1, ob2, eps = one - b1, one - b2, eps_in + eps_out  # one of the two is 0
-    if opt == OPT_SGD:
-        for i in range(w.size):
-            w[i] -= lr * (g[i] + wd * w[i])
-    elif opt == OPT_MOMENTUM:
-        for i in range(w.size):
-            u = flushed(s1[i] * b1 + (g[i] + wd * w[i]), tiny)
-            s1[i] = u
-            w[i] -= lr * u
-    elif opt == OPT_NAG:
-        for i in range(w.size):
-            gi = g[i] + wd * w[i]
-            u = flushed(s1[i] * b1 + gi, tiny)
-            s1[i] = u
-            w[i] -= lr * (b1 * u + gi)
-    elif opt == OPT_ADAGRAD or opt == OPT_RMSPROP:
-        keep, rho = (b1, ob1) if opt == OPT_RMSPROP else (one, one)  # AdaGrad: v += g^2
-        for i in range(w.size):
-            gi = g[i] + wd * w[i]
-            v = flushed(s1[i] * keep + rho * (gi * gi), tiny)
-            s1[i] = v
-            w[i] -= lr * gi / (np.sqrt(v + eps_in) + eps_out)
-    elif opt == OPT_ADADELTA:
-        for i in range(w.size):
-            gi = g[i] + wd * w[i]
-            v = flushed(s1[i] * b1 + ob1 * (gi * gi), tiny)
-            s1[i] = v
-            d = -np.sqrt(s2[i] + eps) / np.sqrt(v + eps) * gi
-            w[i] += lr * d
-            s2[i] = flushed(s2[i] * b1 + ob1 * (d * d), tiny)
-    elif opt == OPT_ADAM or opt == OPT_NADAM:
-        for i in range(w.size):
-            gi = g[i] + wd * w[i]
-            m = flushed(s1[i] * b1 + ob1 * gi, tiny)
-            v = flushed(s2[i] * b2 + ob2 * (gi * gi), tiny)
-            s1[i], s2[i] = m, v
-            w[i] -= (cg * gi + cm * m) / (np.sqrt(v * inv_c2) + eps)
-    elif opt == OPT_ADAMAX:
-        for i in range(w.size):
-            gi = g[i] + wd * w[i]
-            m = flushed(s1[i] * b1 + ob1 * gi, tiny)
-            u = flushed(np.maximum(b2 * s2[i], abs(gi) + eps_in), tiny)
-            s1[i], s2[i] = m, u
-            w[i] -= cm * m / (u + eps_out)
-    elif opt == OPT_MAXPROP:
-        for i in range(w.size):
-            gi = g[i] + wd * w[i]
-            u = flushed(np.maximum(b1 * s1[i], abs(gi)), tiny)
-            s1[i] = u
-            w[i] -= lr * gi / (u + eps)
+def decayed(g, w, wd):
+    """g + lambda w (L2 weight decay), or g when lambda = 0."""
+    return g + wd * w if wd != 0 else g
 
 
 @kernel
-def optimizer_step(opt, w, g, s1, s2, hp, t):
-    """One in-place update of ``w`` by optimizer ``opt`` at step t (t = 1, 2, ...)
-    with states ``s1``/``s2`` (unused ones may be empty) and float64
-    hyperparameters ``hp`` (codes.HP_*); see reference.optimizer_step."""
-    c = step_coefficients(opt, hp, t, w)
-    apply_update(opt, w.reshape(-1), g.reshape(-1), s1.reshape(-1), s2.reshape(-1), c)
+def sgd_update(w, g, s1, s2, hp, t):
+    """w -= eta g."""
+    lr, wd = scalar(hp[HP_LR], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    for i in range(w.size):
+        w[i] -= lr * decayed(g[i], w[i], wd)
+
+
+@kernel
+def momentum_update(w, g, u, s2, hp, t):
+    """u = beta u + g; w -= eta u."""
+    lr, beta, wd = scalar(hp[HP_LR], w), scalar(hp[HP_BETA1], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    tiny = np.finfo(w.dtype).tiny
+    for i in range(w.size):
+        u[i] = flushed(beta * u[i] + decayed(g[i], w[i], wd), tiny)
+        w[i] -= lr * u[i]
+
+
+@kernel
+def nag_update(w, g, u, s2, hp, t):
+    """u = beta u + g; w -= eta (beta u + g)."""
+    lr, beta, wd = scalar(hp[HP_LR], w), scalar(hp[HP_BETA1], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    tiny = np.finfo(w.dtype).tiny
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        u[i] = flushed(beta * u[i] + gi, tiny)
+        w[i] -= lr * (beta * u[i] + gi)
+
+
+@kernel
+def adagrad_update(w, g, v, s2, hp, t):
+    """v += g^2; w -= eta g / sqrt(v + eps)."""
+    lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    tiny, torch = np.finfo(w.dtype).tiny, hp[HP_TORCH] != 0
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        v[i] = flushed(v[i] + gi * gi, tiny)
+        w[i] -= lr * gi / (np.sqrt(v[i]) + eps if torch else np.sqrt(v[i] + eps))
+
+
+@kernel
+def rmsprop_update(w, g, v, s2, hp, t):
+    """v = beta v + (1-beta) g^2; w -= eta g / sqrt(v + eps)."""
+    lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    beta = scalar(hp[HP_BETA1], w)
+    tiny, torch, rho = np.finfo(w.dtype).tiny, hp[HP_TORCH] != 0, scalar(1, w) - beta
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        v[i] = flushed(beta * v[i] + rho * (gi * gi), tiny)
+        w[i] -= lr * gi / (np.sqrt(v[i]) + eps if torch else np.sqrt(v[i] + eps))
+
+
+@kernel
+def adadelta_update(w, g, v, u, hp, t):
+    """v = beta v + (1-beta) g^2; d = -sqrt(u + eps) / sqrt(v + eps) g; w += eta d;
+    u = beta u + (1-beta) d^2."""
+    lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    beta = scalar(hp[HP_BETA1], w)
+    tiny, rho = np.finfo(w.dtype).tiny, scalar(1, w) - beta
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        v[i] = flushed(beta * v[i] + rho * (gi * gi), tiny)
+        d = -np.sqrt(u[i] + eps) / np.sqrt(v[i] + eps) * gi
+        w[i] += lr * d
+        u[i] = flushed(beta * u[i] + rho * (d * d), tiny)
+
+
+@kernel
+def moments_update(w, g, m, v, hp, t, cg, cm):
+    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+    w -= (cg g + cm m) / (sqrt(v (1 / c2)) + eps), or cm m / (...) when cg is None."""
+    b1, b2 = scalar(hp[HP_BETA1], w), scalar(hp[HP_BETA2], w)
+    eps, wd = scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    inv_c2 = scalar(1.0 / bias_corrections(hp, t)[1], w)
+    tiny, one = np.finfo(w.dtype).tiny, scalar(1, w)
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        m[i] = flushed(b1 * m[i] + (one - b1) * gi, tiny)
+        v[i] = flushed(b2 * v[i] + (one - b2) * (gi * gi), tiny)
+        if cg is None:
+            w[i] -= cm * m[i] / (np.sqrt(v[i] * inv_c2) + eps)
+        else:
+            w[i] -= (cg * gi + cm * m[i]) / (np.sqrt(v[i] * inv_c2) + eps)
+
+
+@kernel
+def adam_update(w, g, m, v, hp, t):
+    """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps), eta m_hat = (eta / c1) m."""
+    moments_update(w, g, m, v, hp, t, None, scalar(hp[HP_LR] / bias_corrections(hp, t)[0], w))
+
+
+@kernel
+def nadam_update(w, g, m, v, hp, t):
+    """m, v as Adam; w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update)."""
+    cg, cm = nadam_coefficients(hp, t)
+    moments_update(w, g, m, v, hp, t, scalar(cg, w), scalar(cm, w))
+
+
+@kernel
+def adamax_update(w, g, m, u, hp, t):
+    """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
+    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m."""
+    b1, b2 = scalar(hp[HP_BETA1], w), scalar(hp[HP_BETA2], w)
+    eps, wd = scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    step = scalar(hp[HP_LR] / bias_corrections(hp, t)[0], w)
+    tiny, one, torch = np.finfo(w.dtype).tiny, scalar(1, w), hp[HP_TORCH] != 0
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        m[i] = flushed(b1 * m[i] + (one - b1) * gi, tiny)
+        if torch:
+            u[i] = flushed(max(b2 * u[i], abs(gi) + eps), tiny)
+            w[i] -= step * m[i] / u[i]
+        else:
+            u[i] = flushed(max(b2 * u[i], abs(gi)), tiny)
+            w[i] -= step * m[i] / (u[i] + eps)
+
+
+@kernel
+def maxprop_update(w, g, u, s2, hp, t):
+    """u = max(beta u, |g|); w -= eta g / (u + eps)."""
+    lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
+    beta, tiny = scalar(hp[HP_BETA1], w), np.finfo(w.dtype).tiny
+    for i in range(w.size):
+        gi = decayed(g[i], w[i], wd)
+        u[i] = flushed(max(beta * u[i], abs(gi)), tiny)
+        w[i] -= lr * gi / (u[i] + eps)
+
+
+@kernel
+def optimizer_step(opt, w, g):
+    """Step t = opt.t + 1 of optimizer ``opt`` (an OptimizerState) on ``w`` with
+    gradient ``g``; advances opt.t. An unknown code changes nothing."""
+    w, g, s1, s2 = w.reshape(-1), g.reshape(-1), opt.s1.reshape(-1), opt.s2.reshape(-1)
+    hp, t = opt.hp, opt.t[0] + 1
+    if opt.code == OPT_SGD:
+        sgd_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_MOMENTUM:
+        momentum_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_NAG:
+        nag_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_ADAGRAD:
+        adagrad_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_RMSPROP:
+        rmsprop_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_ADADELTA:
+        adadelta_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_ADAM:
+        adam_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_ADAMAX:
+        adamax_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_MAXPROP:
+        maxprop_update(w, g, s1, s2, hp, t)
+    elif opt.code == OPT_NADAM:
+        nadam_update(w, g, s1, s2, hp, t)
+    else:
+        return
+    opt.t[0] = t

@@ -1,1 +1,0 @@
-"""The compiled kernels' codes (declared in _codes.pxd), visible from Python."""

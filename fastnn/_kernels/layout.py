@@ -1,0 +1,105 @@
+"""Where everything lives in the flat buffers: parameters, gradients and
+optimizer states (one layout), and the work buffer of the network kernels.
+
+The functions below are plain Python over NumPy arrays and integers, so that
+the Python layer and the NumPy reference call them as they are and the Numba
+backend compiles the same source (``numba/__init__.py``); the Cython backend
+reads the offsets they computed from the :class:`~fastnn._kernels.values.Network`
+value. Layers are indexed k = 0..L-1 (layer k maps n_k inputs to n_{k+1} units).
+
+Parameters: layer k stores W_k (n_{k+1} x n_k, row-major) at ``param_at[k]``,
+then b_k (n_{k+1}); ``param_at[L]`` is the buffer's size.
+
+Work buffer for batches of up to R rows (R = :func:`capacity`), seven regions::
+
+    X batch (R n_0) | Y batch (R n_L) | w batch (R) | A (R S) | H (R S) | D (R S) | scratch (M)
+
+(w batch: the batch's sample weights, used only by weighted training)
+with S = n_1 + ... + n_L (``unit_at[L]``) and M = max(n_1, ..., n_L). In a
+batch of B <= R rows, layer k's a_k, h_k and dL/da_k are the B x n_{k+1}
+blocks at B ``unit_at[k]`` of A, H and D (:func:`block`), so smaller batches
+pack at the front.
+"""
+import numpy as np
+
+from ._shared import shared
+
+def param_offsets(sizes):
+    """param_at[k] = sum_{j<k} n_{j+1} (n_j + 1): where layer k starts (k = 0..L)."""
+    at = np.zeros(len(sizes), np.int64)
+    for k in range(len(sizes) - 1):
+        at[k + 1] = at[k] + sizes[k + 1] * (sizes[k] + 1)
+    return at
+
+
+def unit_offsets(sizes):
+    """unit_at[k] = n_1 + ... + n_k: where layer k's units start in a row of A, H, D."""
+    at = np.zeros(len(sizes), np.int64)
+    for k in range(len(sizes) - 1):
+        at[k + 1] = at[k] + sizes[k + 1]
+    return at
+
+
+@shared
+def layer(flat, net, k):
+    """(W_k, b_k) of layer k as views into a flat buffer in the parameters' layout."""
+    n_in, n_out, at = net.sizes[k], net.sizes[k + 1], net.param_at[k]
+    W = flat[at:at + n_out * n_in].reshape(n_out, n_in)
+    return W, flat[at + n_out * n_in:at + n_out * (n_in + 1)]
+
+
+def layer_views(flat, sizes):
+    """[(W_1, b_1), ..., (W_L, b_L)] as views into a flat buffer (Python layer)."""
+    views, at = [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        n_in, n_out = int(n_in), int(n_out)
+        views.append((flat[at:at + n_out * n_in].reshape(n_out, n_in),
+                      flat[at + n_out * n_in:at + n_out * (n_in + 1)]))
+        at += n_out * (n_in + 1)
+    return views
+
+
+@shared
+def widest(net):
+    """M = max(n_1, ..., n_L)."""
+    return net.sizes[1:].max()
+
+
+@shared
+def work_size(net, rows):
+    """Entries of a work buffer for batches of up to ``rows`` rows."""
+    return rows * (net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]) + widest(net)
+
+
+@shared
+def capacity(net, work):
+    """R, the most rows a batch may have in ``work`` (the inverse of work_size)."""
+    per_row = net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]
+    return (work.shape[0] - widest(net)) // per_row
+
+
+@shared
+def regions(net, work):
+    """(X batch, Y batch, w batch, A, H, D, scratch): the work buffer's regions, flat."""
+    R, S = capacity(net, work), net.unit_at[-1]
+    x_end = R * net.sizes[0]
+    y_end = x_end + R * net.sizes[-1]
+    w_end = y_end + R
+    a_end = w_end + R * S
+    h_end = a_end + R * S
+    d_end = h_end + R * S
+    return (work[:x_end], work[x_end:y_end], work[y_end:w_end], work[w_end:a_end],
+            work[a_end:h_end], work[h_end:d_end], work[d_end:d_end + widest(net)])
+
+
+@shared
+def block(region, net, k, rows):
+    """Layer k's rows x n_{k+1} block of region A, H or D for a batch of ``rows`` rows."""
+    at = rows * net.unit_at[k]
+    return region[at:at + rows * net.sizes[k + 1]].reshape(rows, net.sizes[k + 1])
+
+
+@shared
+def matrix(region, rows, cols):
+    """The first rows x cols entries of a flat region, as a C-contiguous matrix."""
+    return region[:rows * cols].reshape(rows, cols)
