@@ -37,14 +37,13 @@ def seconds_per_call(fn):
 
 def fastnn_cases(name, backend, w, g):
     """(label, callable) pairs for one optimizer on one backend."""
-    kernel_opt = optim.get(name, backend=backend)
-    s1, s2 = kernel_opt.state_buffers(w)
+    state = optim.get(name, backend=backend).kernel_state(w)
     kernel = get_backend(backend).optimizer_step
     checked = optim.get(name, backend=backend)
     unchecked = optim.get(name, backend=backend, check_finite=False)
     return [
         (f"{backend} kernel",
-         lambda: kernel(kernel_opt.code, w, g, s1, s2, kernel_opt.hp, 1)),
+         lambda: kernel(state, w, g)),
         (f"{backend} step()", lambda: checked.step(w, g)),
         (f"{backend} step(no NaN check)", lambda: unchecked.step(w, g)),
     ]
