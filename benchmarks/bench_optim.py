@@ -14,54 +14,36 @@ for a memory-bound update. Rows:
 
 Run from the repository root: ``python benchmarks/bench_optim.py [--optimizers sgd
 adam] [--sizes 1000 ...] [--torch-threads 1]`` (with fastnn installed, or
-``PYTHONPATH=.``; pytest does not collect it). Timings are medians of repeats of
+``PYTHONPATH=.``; pytest does not collect it). Timings are the best of repeats of
 batched calls; on a loaded machine torch's thread pool spin-waits, so compare
 with ``--torch-threads 1`` there.
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 from fastnn import optim
+from fastnn.bench.machine import best_seconds
 from fastnn._kernels import available_backends, get_backend
 
 TORCH_NAMES = {"sgd": ("SGD", {"lr": 1e-3}), "adam": ("Adam", {"lr": 1e-3}),
                "momentum": ("SGD", {"lr": 1e-3, "momentum": 0.9})}
 
 
-def seconds_per_call(fn, min_time=0.05, repeats=5):
-    """Median over ``repeats`` of the mean time of a batch of calls lasting >= min_time."""
-    fn()
-    number = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        elapsed = time.perf_counter() - start
-        if elapsed >= min_time:
-            break
-        number *= 2
-    times = [elapsed / number]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+def seconds_per_call(fn):
+    """The least mean time of a batch of calls lasting >= 0.05 s, over 5 batches."""
+    return best_seconds(fn, min_time=0.05, repeats=5)
 
 
 def fastnn_cases(name, backend, w, g):
     """(label, callable) pairs for one optimizer on one backend."""
-    kernel_opt = optim.get(name, backend=backend)
-    s1, s2 = kernel_opt.state_buffers(w)
+    state = optim.get(name, backend=backend).kernel_state(w)
     kernel = get_backend(backend).optimizer_step
     checked = optim.get(name, backend=backend)
     unchecked = optim.get(name, backend=backend, check_finite=False)
     return [
         (f"{backend} kernel",
-         lambda: kernel(kernel_opt.code, w, g, s1, s2, kernel_opt.hp, 1)),
+         lambda: kernel(state, w, g)),
         (f"{backend} step()", lambda: checked.step(w, g)),
         (f"{backend} step(no NaN check)", lambda: unchecked.step(w, g)),
     ]

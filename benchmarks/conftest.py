@@ -1,37 +1,31 @@
-"""pytest-benchmark runs of ``fastnn bench``'s workloads:
-``pytest benchmarks/ --benchmark-only`` from the repository root (with fastnn
-installed or ``PYTHONPATH=.``); ``FASTNN_BENCH_QUICK=1`` uses the quick plan.
-The default test run does not collect this directory (testpaths = tests)."""
+"""pytest-benchmark runs of ``fastnn bench``'s workloads (the same
+:mod:`fastnn.bench.workloads` and :mod:`fastnn.bench.contenders`, in this
+process, with the libraries' own thread settings): ``pytest benchmarks/
+--benchmark-only`` from the repository root (with fastnn installed or
+``PYTHONPATH=.``); ``FASTNN_BENCH_QUICK=1`` uses the quick matrix. The default
+test run does not collect this directory (testpaths = tests). For numbers to
+publish, use ``fastnn bench`` (worker processes, noise guard, floors)."""
 import os
 import re
 
-import pytest
+from fastnn.bench import contenders, workloads
 
-from fastnn import bench
-
-PLAN = bench.plan(os.environ.get("FASTNN_BENCH_QUICK", "") not in ("", "0"))
+QUICK = os.environ.get("FASTNN_BENCH_QUICK", "") not in ("", "0")
+CASES = workloads.cases(quick=QUICK)
 
 
 def slug(text):
-    """A test id that ``-k`` accepts: 'fastnn[numba] fit' -> 'fastnn-numba-fit'."""
+    """A test id that ``-k`` accepts: 'fastnn[numba]' -> 'fastnn-numba'."""
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
 
 
 def pytest_generate_tests(metafunc):
-    """Tests asking for ``case`` / ``contender`` run once per case of the plan /
-    per contender of ``fastnn bench`` (every backend, installed peers)."""
-    if "case" in metafunc.fixturenames:
-        metafunc.parametrize("case", bench.cases(PLAN), ids=lambda c: slug(c.label))
+    """``case`` runs once per case of the matrix, ``contender`` once per
+    installed contender that applies to it."""
     if "contender" in metafunc.fixturenames:
-        metafunc.parametrize("contender", bench.contenders()[0], ids=lambda c: slug(c.name))
-
-
-@pytest.fixture(scope="session")
-def plan():
-    return PLAN
-
-
-@pytest.fixture(scope="session")
-def data():
-    """The fixed workload (its first PLAN.samples rows)."""
-    return bench.workload(PLAN.samples)
+        pairs = [(case, c) for case in CASES for c in contenders.everyone()
+                 if c.available() and c.applies(case)]
+        metafunc.parametrize(("case", "contender"), pairs,
+                             ids=[f"{case.name}-{slug(c.name)}" for case, c in pairs])
+    elif "case" in metafunc.fixturenames:
+        metafunc.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -1,26 +1,26 @@
-"""The limit: the five GEMMs of an epoch's training steps at the workload's
-shapes, and a copy of the model-size buffer (the B=1 memory floor of an SGD
-step). Optimizer updates: see bench_optim.py."""
+"""The limit of each case: its step's GEMMs at its shapes through BLAS, and a
+copy of an in-cache buffer (the bandwidth its optimizer's update needs), the
+parts of ``fastnn bench``'s floor. Optimizer updates: see bench_optim.py."""
 import numpy as np
-import pytest
 
-from fastnn import bench
-
-
-@pytest.mark.parametrize("batch", [32, 256, None], ids=["B=32", "B=256", "full"])
-def test_gemm_epoch(benchmark, batch, data, plan):
-    """N / B steps of five GEMMs each (full batch: one step on all rows)."""
-    batch = batch or len(data.X)
-    steps = len(data.X) // batch
-    benchmark.group = "GEMM floor per epoch"
-    benchmark.extra_info["gflop"] = bench.flops_per_sample() * steps * batch / 1e9
-    benchmark.pedantic(bench.gemm_steps(data.X, batch, steps), rounds=plan.rounds,
-                       warmup_rounds=1)
+from fastnn.bench import machine, workloads
 
 
-def test_model_copy(benchmark):
-    src = bench.initial_params()
-    dst = np.empty_like(src)
-    benchmark.group = "memory"
-    benchmark.extra_info["bytes_moved"] = 2 * src.nbytes
+def test_gemm_step(benchmark, case):
+    """The GEMMs of one training step of ``case`` (the BLAS sgemm calls)."""
+    calls = [machine.gemm_calls(*shape)[1] for shape in workloads.gemm_shapes(case)]
+
+    def step():
+        for call in calls:
+            call()
+    benchmark.group = "GEMMs of one step"
+    benchmark.extra_info["gflop"] = workloads.flops_per_step(case) / 1e9
+    benchmark(step)
+
+
+def test_model_copy(benchmark, case):
+    n = max(workloads.n_params(case), 2 ** 16)
+    src, dst = np.ones(n, dtype=np.float32), np.empty(n, dtype=np.float32)
+    benchmark.group = "copy of the model's buffer"
+    benchmark.extra_info["bytes_moved"] = 8 * n
     benchmark(np.copyto, dst, src)

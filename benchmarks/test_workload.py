@@ -1,15 +1,13 @@
-"""The fixed workload, one benchmark per contender x case (grouped by case):
-fastnn per backend (fit, train_epoch, step loop) and the installed peers.
-Select with -k, e.g. ``-k "SGD-B-32 and (cython or PyTorch)"``."""
-from fastnn import bench
+"""One benchmark per case x contender, grouped by case; select with -k, e.g.
+``-k "mnist-sgd-b32 and (cython or PyTorch)"``. A round is one timed run of
+the case from the shared initial weights (reset untimed)."""
+from fastnn.bench import workloads
 
 
-def test_epoch(benchmark, contender, case, data, plan):
-    params0 = bench.initial_params(case.hidden)
-    contender.prepare(bench.warm_case(case), data, params0).run()
-    benchmark.group = case.label
-    benchmark.extra_info.update(samples=case.n, steps=case.steps,
-                                epoch_factor=case.n_epoch / case.n, kind=contender.kind)
-    benchmark.pedantic(lambda job: job.run(),
-                       setup=lambda: ((contender.prepare(case, data, params0),), {}),
-                       rounds=plan.rounds)
+def test_run(benchmark, case, contender):
+    job = contender.make(case, workloads.load(case), workloads.initial_weights(case), 1)
+    job.run()                                     # warm-up: imports, compiles, caches
+    benchmark.group = case.name
+    benchmark.extra_info.update(steps=case.steps, kind=contender.kind,
+                                workload=case.describe())
+    benchmark.pedantic(job.run, setup=job.reset, rounds=3)

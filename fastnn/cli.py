@@ -123,11 +123,16 @@ def build_parser():
     demo.set_defaults(run=run_demo)
 
     bench = commands.add_parser("bench", help="run the benchmark suite (fastnn.bench)")
-    bench.add_argument("--quick", action="store_true", help="a smaller run, under a minute")
-    bench.add_argument("--out", default=".", help="folder for BENCHMARKS.md and its figure "
-                       "(default: current folder)")
-    bench.add_argument("--backends", nargs="+", choices=BACKENDS, help="fastnn backends to time")
-    bench.add_argument("--no-peers", action="store_true", help="skip PyTorch, scikit-learn, ...")
+    bench.add_argument("--cases", nargs="+", metavar="CASE", help="cases to run (default: all; "
+                       "see fastnn.bench.workloads)")
+    bench.add_argument("--threads", nargs="+", type=int, metavar="N",
+                       help="thread counts (default: 1 2 and the core count; --quick: 1)")
+    bench.add_argument("--quick", action="store_true", help="smaller runs, under a minute")
+    bench.add_argument("--contenders", nargs="+", metavar="NAME", help="contenders to time "
+                       "(default: all installed), e.g. 'fastnn[cython]' 'PyTorch eager'")
+    bench.add_argument("--rounds", type=int, help="interleaved rounds (default: 5; --quick: 3)")
+    bench.add_argument("--out", default=".", help="folder for BENCHMARKS.md, benchmarks.json "
+                       "and docs/*.png (default: current folder)")
     bench.set_defaults(run=run_bench)
 
     tune = commands.add_parser("tune", help="learning-rate search on a log scale (fastnn.tuning)")
@@ -407,9 +412,12 @@ def run_demo(args):
 
 def run_bench(args):
     from . import bench
+    from .plotting.bench import write_figures
 
-    bench.run(quick=args.quick, out_dir=args.out, backends=args.backends,
-              peers=not args.no_peers)
+    report = bench.run(cases=args.cases, threads=args.threads, quick=args.quick,
+                       out_dir=args.out, contenders=args.contenders, rounds=args.rounds)
+    for path in write_figures(report, Path(args.out)):
+        print(f"wrote {path}")
 
 
 def run_tune(args):

@@ -1,91 +1,166 @@
-"""The benchmark suite: its contenders do the same work, its arithmetic is
-exact, and ``fastnn bench --quick`` runs end to end and writes its report."""
+"""The benchmark suite on tiny sizes: its workloads are the named ones, every
+contender is present and computes the same thing, the noise guard catches a
+busy process, and a run through worker processes writes the report."""
 import json
+import subprocess
+import sys
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from fastnn import bench
+from fastnn.bench import contenders, machine, report, suite, timing, workloads
+
+# One tiny variant per kind of case: every activation, output, optimizer and a race.
+TINY = {c.name: c for c in [
+    replace(workloads.FULL["tiny-tanh"], n=200, batch=200, epochs=5),
+    replace(workloads.FULL["tiny-relu"], n=200, batch=100, epochs=3),
+    replace(workloads.FULL["xor"], epochs=300),
+    replace(workloads.FULL["mnist-sgd-b1"], n=100),
+    replace(workloads.FULL["mnist-adam-b32"], n=128),
+    replace(workloads.FULL["mnist5k"], epochs=2, target=0.5),
+]}
 
 
-def test_epoch_flops_are_the_issues_count():
-    # forward 2*784*128 + 2*128*10, backward 2*10*128 + 2*10*128 + 2*128*784
-    assert bench.flops_per_sample() == 203264 + 205824
-    assert bench.flops_per_sample() * 60000 == 24_545_280_000
+def test_the_matrix_has_the_named_workloads():
+    full = workloads.FULL
+    assert set(full) == {"tiny-tanh", "tiny-sigmoid", "tiny-relu", "xor", "digits", "wide",
+                         "mnist5k", *[f"mnist-{o}-{b}" for o in ("sgd", "adam")
+                                      for b in ("b1", "b32", "b256", "full")]}
+    tiny = full["tiny-tanh"]
+    assert (tiny.sizes, tiny.output, tiny.n, tiny.batch, tiny.optimizer, tiny.lr) == \
+        ((4, 32, 16, 4), "linear", 10000, 10000, "adam", 3e-4)
+    assert (full["xor"].sizes, full["xor"].epochs, full["xor"].optimizer) == ((2, 4, 1), 10000, "sgd")
+    assert full["mnist-adam-full"].batch == full["mnist-adam-full"].n == 60000
+    assert full["wide"].sizes == (784, 1024, 1024, 10) and full["wide"].batch == 128
+    assert full["mnist5k"].is_race and full["mnist5k"].data == "mnist5k"
+    for case in [*full.values(), *workloads.QUICK.values()]:
+        assert case.n % case.batch == 0, case.name      # the same batches for everyone
+    assert set(workloads.QUICK) <= set(full)
 
 
-def test_workload_is_the_fixed_one():
-    rng = np.random.default_rng(0)
-    X = rng.random((100, 784), dtype=np.float32)
-    data = bench.workload(100)
-    np.testing.assert_array_equal(data.X, X)
-    np.testing.assert_array_equal(data.y, rng.integers(0, 10, 100))
-    np.testing.assert_array_equal(data.Y.argmax(axis=1), data.y)
-    assert [c.label for c in bench.cases(bench.FULL)] == [
-        "SGD B=1", "SGD B=32", "SGD B=256", "SGD full",
-        "Adam B=1", "Adam B=32", "Adam B=256", "Adam full"]
-    assert [c.steps for c in bench.cases(bench.FULL)] == [6000, 1875, 235, 1] * 2
+def test_gemm_count_of_a_step_is_exact():
+    # per sample: forward 2*784*128 + 2*128*10; backward dW_2 2*10*128, d_1 2*10*128,
+    # dW_1 2*128*784 (no input gradient for the first layer)
+    case = workloads.FULL["mnist-sgd-b32"]
+    assert workloads.flops_per_step(case) == 32 * (4 * 784 * 128 + 6 * 128 * 10)
+    assert workloads.n_params(case) == 784 * 128 + 128 + 128 * 10 + 10
 
 
-def test_verdicts_say_by_how_much():
-    assert bench.verdict(24.0, 20.0) == "met: 24.0x (needs >= 20.0x)"
-    assert bench.verdict(10.0, 20.0) == "**missed** by 2.00x: 10.0x (needs >= 20.0x)"
-    assert bench.verdict(1.5, 1.2, unit="x bound", higher_is_better=False).startswith(
-        "**missed** by 1.25x")
+def test_every_contender_is_present():
+    names = [c.name for c in contenders.everyone() if c.available()]
+    assert names == [c.name for c in contenders.everyone()]
+    assert {"PyTorch eager", "PyTorch fused Adam", "JAX jit step", "JAX lax.scan",
+            "scikit-learn", "NumPy by hand", contenders.reference_name()} <= set(names)
 
 
-def test_floor_adds_gemm_time_and_update_traffic():
-    # a model copy takes 8 * 1000 bytes / 8e9 bytes/s = 1 us
-    limit = {"n_params": 1000, "copy_model_bytes_per_s": 8e9, "bound_s": 0.5,
-             "gemm_floor_s": {"B=32": 0.25, "full": 0.5}}
-    sgd_b32 = {"opt": "sgd", "mode": "B=32", "steps": 1875, "n": 60000, "n_epoch": 60000}
-    adam_b1 = {"opt": "adam", "mode": "B=1", "steps": 6000, "n": 6000, "n_epoch": 60000}
-    assert bench.floor_s(limit, sgd_b32) == pytest.approx(0.25 + 1875e-6)
-    assert bench.floor_s(limit, adam_b1) == pytest.approx(0.5 + 3 * 60000e-6)
+@pytest.mark.parametrize("name", TINY)
+def test_every_contender_computes_the_same_thing(name):
+    """One run from the shared initial weights ends at the same weights in every
+    contender (the cross-check of ``fastnn bench``), and the run trained."""
+    case = TINY[name]
+    data, init = workloads.load(case), workloads.initial_weights(case)
+    w0 = workloads.flat(init)
+    final = {}
+    for c in contenders.everyone():
+        if c.applies(case):
+            job = c.make(case, data, init, 1)
+            job.run()
+            final[c.name] = workloads.flat(job.weights())
+            for _ in range(2):                      # a reset run is the same run again
+                job.reset()
+                np.testing.assert_array_equal(workloads.flat(job.weights()), w0, err_msg=c.name)
+                job.run()
+                assert workloads.disagreement(workloads.flat(job.weights()), final[c.name],
+                                              w0) <= suite.CHECK_TOLERANCE, c.name
+    ref = final[contenders.reference_name()]
+    assert np.linalg.norm(ref - w0) > 0
+    for c in contenders.everyone():
+        if c.name in final:
+            tol = suite.EPS_HAT_TOLERANCE if c.eps_hat and case.optimizer == "adam" \
+                else suite.CHECK_TOLERANCE
+            assert workloads.disagreement(final[c.name], ref, w0) <= tol, c.name
 
 
-@pytest.mark.parametrize("opt", ["sgd", "adam"])
-def test_every_contender_does_the_same_work(opt):
-    """One small epoch from the same weights gives the same weights in every
-    contender (fastnn backends and paths, PyTorch, scikit-learn, NumPy loop) as
-    the NumPy reference kernels. scikit-learn's Adam adds epsilon in the
-    "epsilon-hat" form, which moves weights whose gradients are ~1e-8 by up to
-    one step (eta) differently: for it the tolerance is eta."""
-    data = bench.workload(48)
-    case = bench.Case(opt, 8, 48, n_epoch=48, hidden=16)
-    params0 = bench.initial_params(16)
-    expected = bench.prepare_train_epoch("numpy", case, data, params0)
-    expected.run()
-    contenders, _ = bench.contenders()
-    assert len(contenders) >= 2
-    for contender in contenders:
-        job = contender.prepare(case, data, params0)
-        job.run()
-        eps_hat = opt == "adam" and contender.name == "scikit-learn MLPClassifier"
-        np.testing.assert_allclose(job.weights(), expected.weights(), rtol=1e-4,
-                                   atol=bench.LEARNING_RATES[opt] if eps_hat else 2e-5,
-                                   err_msg=contender.name)
-    assert not np.allclose(expected.weights(), params0)
+def test_the_noise_guard_marks_a_run_beside_a_busy_process():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)                             # let it start spinning
+        sample = timing.timed(lambda: time.sleep(0.3))
+    finally:
+        busy.kill()
+        busy.wait()
+    assert sample["disturbed"] and sample["other_cpu_s"] >= 0.2
+    assert not timing.disturbed(0.0, 0.3) and timing.disturbed(0.2, 0.3)
 
 
-TINY = bench.Plan(samples=1200, b1_samples=40, rounds=2, scaling_rounds=1, scaling_steps=10,
-                  batches=(1, 256, 60000), widths=(16, 64), loss_budget_s=0.02)
+def test_ratios_are_medians_of_clean_rounds_and_say_when_they_are_not_results():
+    def runs(*seconds, disturbed=()):
+        return [{"seconds": s, "round": r, "disturbed": r in disturbed}
+                for r, s in enumerate(seconds)]
+    ref = runs(1.0, 1.0, 1.0, 1.0)
+    ok = timing.ratio(runs(2.0, 2.2, 1.9, 9.0, disturbed=(3,)), ref)
+    assert ok["verdict"] == "ok" and ok["median"] == 2.0 and ok["rounds"] == 3
+    assert (ok["min"], ok["max"]) == (1.9, 2.2)
+    assert timing.ratio(runs(1.0, 2.0, 1.1, 1.0), ref)["verdict"] == "unreliable"
+    assert timing.ratio(runs(1.0, 1.0, 1.0, 1.0, disturbed=(0, 1, 2)), ref)["verdict"] == "disturbed"
+    assert report.ratio_text(timing.ratio(runs(1.0, 2.0, 1.1, 1.0), ref)).startswith("unreliable")
+    assert timing.rotated([1, 2, 3], 1) == [2, 3, 1]
 
 
-def test_quick_run_writes_the_report(tmp_path, monkeypatch):
-    """``fastnn bench --quick`` end to end, on the tiny plan above."""
-    monkeypatch.setattr(bench, "QUICK", TINY)
-    report = bench.run(quick=True, out_dir=tmp_path, backends=["numpy"], peers=False)
+def test_floor_is_gemm_plus_update_traffic():
+    case = TINY["mnist-adam-b32"]
+    f = machine.floor(case, peak=1e15)
+    assert f["floor_s"] == pytest.approx(f["gemm_s"] + f["update_s"])
+    assert f["update_s"] == pytest.approx(
+        case.steps * 28 * workloads.n_params(case) / f["copy_bytes_per_s"])
+    assert 0 < f["gemm_flops_per_s"] < 1e14
+
+
+def test_the_worker_environment_sets_threads_and_unsets_forced_blas(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    env = machine.worker_env(2)
+    assert "OPENBLAS_CORETYPE" not in env and env["OMP_NUM_THREADS"] == "2"
+    assert report.machine_facts()["overrides"] == {"OPENBLAS_CORETYPE": "Haswell"}
+
+
+def test_a_run_through_worker_processes_writes_the_report(tmp_path, monkeypatch):
+    """``fastnn bench`` end to end on tiny cases: workers, rounds, floors,
+    cross-check, BENCHMARKS.md, JSON and both figures."""
+    from fastnn.plotting.bench import write_figures
+    monkeypatch.setattr(workloads, "QUICK", {n: TINY[n] for n in ("xor", "mnist5k")})
+    names = [contenders.reference_name(), "NumPy by hand", "scikit-learn"]
+    result = suite.run(quick=True, out_dir=tmp_path, contenders=names, rounds=2, progress=False)
+    assert [(r["case"], r["threads"]) for r in result["results"]] == [("xor", 1), ("mnist5k", 1)]
+    for row in result["results"]:
+        assert row["failed"] == {} and set(row["contenders"]) == set(names)
+        assert row["floor"]["floor_s"] > 0
+        for entry in row["contenders"].values():
+            assert len(entry["runs"]) == 2 and entry["check"] <= suite.EPS_HAT_TOLERANCE
+            assert entry["repeat"] <= suite.CHECK_TOLERANCE      # every timed run the same
     text = (tmp_path / "BENCHMARKS.md").read_text()
-    for heading in ("## Machine", "## Targets", "## Seconds per epoch", "## The limit",
-                    "## Cold start", "## Peak memory", "![scaling](benchmarks.png)"):
+    for heading in ("## Machine", "## Method", "## Workloads", "seconds per run",
+                    "time relative to", "time to accuracy", "## Same computation"):
         assert heading in text
-    assert (tmp_path / "benchmarks.png").stat().st_size > 10_000
-    assert json.loads((tmp_path / "benchmarks.json").read_text())["command"] == \
-        f"fastnn bench --quick --out {tmp_path} --backends numpy --no-peers"
-    names = {c["name"] for c in report["contenders"]}
-    assert names == {"fastnn[numpy] train_epoch", "fastnn[numpy] fit", "fastnn[numpy] step loop"}
-    for result in report["cases"]:
-        assert result["failed"] == {}
-        assert all(len(t) == 2 and min(t) > 0 for t in result["times"].values())
-    assert all("error" not in row for row in report["cold_start"] + report["memory"])
+    assert "thread pools (threadpoolctl" in text
+    saved = json.loads((tmp_path / "benchmarks.json").read_text())
+    assert saved["command"].startswith("fastnn bench --quick --contenders 'fastnn[")
+    assert saved["command"].endswith(f"--rounds 2 --out {tmp_path}")
+    paths = write_figures(saved, tmp_path)
+    assert [p.name for p in paths] == ["benchmarks.png", "mnist5k.png"]
+    assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_the_suite_does_not_import_plotting():
+    code = ("import sys, fastnn.bench; "
+            "sys.exit(any(m.startswith('fastnn.plotting') for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"cases": ["nonsense"]}, "nonsense"), ({"contenders": ["Keras"]}, "Keras"),
+    ({"threads": [0]}, "threads"), ({"rounds": -1}, "rounds")])
+def test_bad_arguments_are_named(kwargs, match, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        suite.run(out_dir=tmp_path, **kwargs)

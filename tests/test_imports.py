@@ -6,11 +6,9 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1] / "fastnn"
-# Edges still to be removed by moving the benchmark suite out of the core
-# (issue 13, item 5, done separately); delete this once it has landed.
 # MLP.to_torch/from_torch import fastnn.export lazily (landed with the export work);
-# also to be removed by its owner.
-PENDING = {("fastnn.bench", "fastnn.plotting.bench"), ("fastnn.network", "fastnn.export")}
+# to be removed by its owner.
+PENDING = {("fastnn.network", "fastnn.export")}
 
 
 def module_name(path):
