@@ -26,11 +26,9 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
 
 def worker_env(threads):
     """The environment of a worker process on ``threads`` threads: every
-    thread pool told so, the forced BLAS kernel unset, this fastnn importable."""
+    thread pool told so, the forced BLAS kernel unset."""
     env = {k: v for k, v in os.environ.items() if k not in BLAS_OVERRIDES}
     env.update({var: str(threads) for var in THREAD_VARS})
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
 
 

@@ -28,6 +28,11 @@ CHECK_TOLERANCE = 1e-2
 EPS_HAT_TOLERANCE = 0.3
 
 
+# Workers start in the folder that holds this fastnn, so they import the same
+# one as the parent, never a source tree without its compiled kernels in cwd.
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
 class Worker:
     """The parent's handle on one worker process (:mod:`.worker`)."""
 
@@ -36,7 +41,7 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "fastnn.bench.worker", name, str(threads)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-            env=machine.worker_env(threads))
+            env=machine.worker_env(threads), cwd=PACKAGE_ROOT)
 
     def send(self, op, **request):
         self.process.stdin.write(json.dumps({"op": op, **request}) + "\n")
