@@ -8,6 +8,9 @@ import math
 import numbers
 
 import numpy as np
+import scipy.sparse
+
+from ._kernels.sparse import SparseRows
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -170,3 +173,36 @@ def check_random_state(value, name="random_state"):
     if value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
     return np.random.default_rng(int(value))
+
+
+def is_sparse(x):
+    """Whether ``x`` is a SciPy sparse array or matrix, or validated SparseRows."""
+    return isinstance(x, SparseRows) or scipy.sparse.issparse(x)
+
+
+def as_sparse_rows(x, name, dtype, n_features):
+    """A SciPy sparse array or matrix of any format (or SparseRows) as the
+    :class:`SparseRows` the sparse kernels take, converting once: CSR, data of
+    ``dtype``, int64 indices sorted in each row, duplicates summed;
+    ``n_features`` columns, at least one row, only finite stored values."""
+    if isinstance(x, SparseRows) and x.dtype == dtype and x.n_features == n_features:
+        return x
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have 2 dimensions, got shape {x.shape}")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape})")
+    if x.shape[1] != n_features:
+        raise ValueError(f"{name} has {x.shape[1]} features per row but the input layer "
+                         f"has {n_features}")
+    csr = scipy.sparse.csr_array(x, dtype=check_float_dtype(dtype, "dtype"), copy=False)
+    if not csr.has_canonical_format:
+        csr = csr.copy()
+        csr.sum_duplicates()
+    rows = SparseRows(np.ascontiguousarray(csr.data),
+                      np.ascontiguousarray(csr.indices, dtype=np.int64),
+                      np.ascontiguousarray(csr.indptr, dtype=np.int64), int(n_features))
+    if rows.data.size:
+        check_all_finite(rows.data, f"{name}'s stored values")
+    return rows

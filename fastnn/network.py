@@ -11,10 +11,11 @@ from . import _npzfile, activations, losses
 from ._files import atomic_writer
 from ._kernels import codes, get_backend, resolve_backend_name
 from ._kernels.layout import layer_views, work_size
+from ._kernels.sparse import sparse_work_size
 from ._kernels.values import network
 from ._validation import (
-    as_array, as_float_array, as_sample_weight, check_all_finite, check_choice,
-    check_random_state, check_real,
+    as_array, as_float_array, as_sample_weight, as_sparse_rows, check_all_finite, check_choice,
+    check_random_state, check_real, is_sparse,
 )
 
 FORMAT = "fastnn-mlp"
@@ -146,7 +147,12 @@ class MLP:
 
     # -- the door ---------------------------------------------------------
     def check_X(self, X, name="X"):
-        """X as a C-contiguous 2-D array of the network's dtype (one conversion at most)."""
+        """X as a C-contiguous 2-D array of the network's dtype (one conversion at most),
+        or, for a SciPy sparse array or matrix of any format, as the
+        :class:`~fastnn._kernels.sparse.SparseRows` (CSR, never densified)
+        that the sparse kernels take."""
+        if is_sparse(X):
+            return as_sparse_rows(X, name, self.dtype, int(self.sizes[0]))
         X = as_float_array(X, name, dtype=self.dtype, ndim=2)
         if X.shape[1] != self.sizes[0]:
             raise ValueError(f"{name} has {X.shape[1]} features per row but the input layer "
@@ -193,14 +199,24 @@ class MLP:
         (float overflow: X or the weights too large for the dtype) is a
         ValueError, never NaN predictions."""
         X = self.check_X(X)
-        out = np.empty((X.shape[0], self.n_outputs), dtype=self.dtype)
-        self.backend.forward(X, self.description, self.params, out, self.workspace(len(X)))
+        out = self.logits(X)
         try:
             check_all_finite(out, "the network's output")
         except ValueError as exc:
             raise ValueError(f"X overflows {self.dtype.name} in the forward pass ({exc}; "
-                             f"max |X| = {np.abs(X).max():.3g}): scale X down or use "
+                             f"max |X| = {_max_abs(X):.3g}): scale X down or use "
                              f"dtype='float64'") from None
+        return out
+
+    def logits(self, X):
+        """The logits a_L of already-validated X (dense, or SparseRows through the
+        sparse kernels), in a new array."""
+        out = np.empty((len(X), self.n_outputs), dtype=self.dtype)
+        work = self.workspace(len(X), sparse=is_sparse(X))
+        if is_sparse(X):
+            self.backend.forward_sparse(*X.arrays, self.description, self.params, out, work)
+        else:
+            self.backend.forward(X, self.description, self.params, out, work)
         return out
 
     def forward(self, X):
@@ -253,10 +269,9 @@ class MLP:
 
     def loss_value(self, X, Y, w=None):
         """The loss of already-validated (X, Y) (weighted by the kernels' weights
-        ``w``, default unweighted) without touching ``grads``."""
-        A = self.backend.forward(X, self.description, self.params,
-                                 np.empty((X.shape[0], self.n_outputs), dtype=self.dtype),
-                                 self.workspace(len(X)))
+        ``w``, default unweighted) without touching ``grads``; a sparse X of any
+        SciPy format is converted (once) as by :meth:`check_X`."""
+        A = self.logits(self.check_X(X) if is_sparse(X) else X)
         w = np.empty(0, dtype=self.dtype) if w is None else w
         return self.backend.loss_grad(self.loss_code, A, Y, w, np.empty_like(A))
 
@@ -269,18 +284,28 @@ class MLP:
         X = self.check_X(X)
         Y = self.targets(y, len(X))
         w = self.sample_weights(sample_weight, len(X))
-        loss = self.backend.loss_and_grad(X, Y, w, self.description, self.params, self.grads,
-                                          self.workspace(len(X)))
+        loss = self.kernel_loss_and_grad(X, Y, w, self.workspace(len(X), sparse=is_sparse(X)))
         if not math.isfinite(loss):
             warnings.warn(f"the loss is {loss} although X and y are finite: {self.dtype.name} "
-                          f"overflowed (max |X| = {np.abs(X).max():.3g}, max |w| = "
+                          f"overflowed (max |X| = {_max_abs(X):.3g}, max |w| = "
                           f"{np.abs(self.params).max():.3g})", RuntimeWarning, stacklevel=2)
         return loss, self.grads
 
-    def workspace(self, rows):
+    def kernel_loss_and_grad(self, X, Y, w, work):
+        """The backend's loss_and_grad (loss_and_grad_sparse for SparseRows X) on
+        validated (X, Y, w), writing ``grads``; returns the loss."""
+        if is_sparse(X):
+            return self.backend.loss_and_grad_sparse(*X.arrays, Y, w, self.description,
+                                                     self.params, self.grads, work)
+        return self.backend.loss_and_grad(X, Y, w, self.description, self.params, self.grads,
+                                          work)
+
+    def workspace(self, rows, sparse=False):
         """A work buffer for the network kernels, for batches of up to ``rows`` rows
-        (layout.py); a training loop allocates one and reuses it for every step."""
-        return np.empty(work_size(self.description, rows), dtype=self.dtype)
+        (layout.py; ``sparse``: for the sparse kernels, without the X batch region);
+        a training loop allocates one and reuses it for every step."""
+        size = (sparse_work_size if sparse else work_size)(self.description, rows)
+        return np.empty(size, dtype=self.dtype)
 
     def check_trainable(self):
         if "step" in self.activation:
@@ -371,6 +396,12 @@ MAX_PARAMETERS = 2 ** 28    # weights and biases of a network (1 GiB in float32)
 def n_parameters(sizes):
     """Weights and biases of a network of layer sizes ``sizes``: sum of n_out (n_in + 1)."""
     return sum(int(o) * (int(i) + 1) for i, o in zip(sizes[:-1], sizes[1:]))
+
+
+def _max_abs(X):
+    """max |x_ij| of validated X (dense, or the stored values of SparseRows)."""
+    values = X.data if is_sparse(X) else X
+    return float(np.abs(values).max()) if values.size else 0.0
 
 
 def _check_path(path):

@@ -16,8 +16,9 @@ import numpy as np
 from . import optim as optim_module
 from ._kernels.codes import HP_LR
 from ._kernels.epoch import n_steps, step_epoch
+from ._kernels.sparse import sparse_step_epoch
 from ._interrupt import deferred_interrupts
-from ._validation import check_choice, check_flag, check_int, check_random_state
+from ._validation import check_choice, check_flag, check_int, check_random_state, is_sparse
 from .callbacks import TerminateOnNaN
 from .progress import Progress
 
@@ -99,9 +100,9 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     val = None if validation_data is None else _validation_pair(net, validation_data)
     shuffled = _shuffler(random_state)
     state = opt.kernel_state(net.params)
-    work = net.workspace(B)
+    work = net.workspace(B, sparse=is_sparse(X))
     steps = n_steps(len(X), B)
-    chunk = chunk_steps(net.sizes, B, python_steps=line_search is not None or not fast
+    chunk = chunk_steps(_cost_sizes(net, X), B, python_steps=line_search is not None or not fast
                         or net.backend_name == "numpy")
     losses = np.empty(steps, dtype=np.float64)
     batch_sizes = np.minimum(B, len(X) - B * np.arange(steps))
@@ -172,6 +173,14 @@ def chunk_steps(sizes, batch_size, python_steps=False):
     weights = int(np.dot(sizes[:-1], sizes[1:]))
     per_step = 6.0 * batch_size * weights + (PYTHON_STEP_COST if python_steps else STEP_COST)
     return max(1, int(CHUNK_FLOPS // per_step))
+
+
+def _cost_sizes(net, X):
+    """The layer sizes whose products measure a step's work: the network's,
+    with n_0 the mean number of stored values per row for a sparse X."""
+    if not is_sparse(X):
+        return net.sizes
+    return np.r_[max(1, X.data.size // len(X)), net.sizes[1:]]
 
 
 def _chunked_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work, fast, line_search,
@@ -261,13 +270,24 @@ def _run_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work, fast, li
     """Steps of one epoch through the network's backend (the optimizer state
     ``state`` advances its t); returns how many updates were applied."""
     kernels, params, grads = net.backend, net.params, net.grads
-    args = (X, Y, w, order, B, net.description, params, grads, state, lrs, betas, losses, work)
+    train_epoch, loss_and_grad, epoch, inputs = _epoch_kernels(kernels, X)
+    args = (*inputs, Y, w, order, B, net.description, params, grads, state, lrs, betas, losses,
+            work)
     if line_search is not None:
-        return step_epoch(kernels.loss_and_grad, _line_search(net, state, line_search), *args)
+        return epoch(loss_and_grad, _line_search(net, state, line_search), *args)
     if fast or net.backend_name == "numpy":
-        return kernels.train_epoch(*args)
-    return step_epoch(kernels.loss_and_grad,
-                      lambda x, y, wb: kernels.optimizer_step(state, params, grads), *args)
+        return train_epoch(*args)
+    return epoch(loss_and_grad, lambda x, y, wb: kernels.optimizer_step(state, params, grads),
+                 *args)
+
+
+def _epoch_kernels(kernels, X):
+    """(train_epoch, loss_and_grad, the per-step epoch, X as the kernels take it)
+    of the backend ``kernels``: the sparse ones for SparseRows X."""
+    if is_sparse(X):
+        return (kernels.train_epoch_sparse, kernels.loss_and_grad_sparse, sparse_step_epoch,
+                X.arrays)
+    return kernels.train_epoch, kernels.loss_and_grad, step_epoch, (X,)
 
 
 def _line_search(net, state, candidates):
