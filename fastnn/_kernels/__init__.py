@@ -34,6 +34,18 @@ Signatures (inputs first, then the buffers written):
   epoch; writes params, grads, opt (its hp's eta and beta from lrs and betas,
   t advanced by the updates), losses_out and work.
 * ``n_steps(n_samples, batch_size)``; ``perceptron_train(X, y, order, w)``.
+* Sparse input (:data:`SPARSE_KERNELS`, ``sparse.py``): ``forward_sparse``,
+  ``loss_and_grad_sparse`` and ``train_epoch_sparse`` take the same arguments
+  as ``forward``, ``loss_and_grad`` and ``train_epoch`` with X given as three
+  arrays ``data, indices, indptr`` (CSR: data of the parameters' dtype, int64
+  indices sorted in each row, int64 indptr) and a work buffer of
+  ``sparse.sparse_work_size(net, rows)`` (no X batch region). Only layer 1
+  reads X (A_1 = X W_1^T + b_1, dW_1 = dZ_1^T X, sparse x dense); the other
+  layers are computed as in the dense kernels, and the results equal the
+  dense kernels' on the densified X to rounding. dW_1 is written densely, 0
+  in the columns that the batch does not store; plain SGD without weight
+  decay changes only W_1's columns stored in the batch (the others would get
+  w -= eta * 0).
 
 What a kernel may assume (the Python layer checks it at the door; kernels
 check nothing): arrays C-contiguous, all floats of one dtype (float32 or
@@ -82,9 +94,10 @@ _PREFERENCE = ("cython", "numba", "numpy")
 # The optimizer rules, one function per rule in every backend (see the contract).
 UPDATES = ("sgd_update", "momentum_update", "nag_update", "adagrad_update", "rmsprop_update",
            "adadelta_update", "adam_update", "adamax_update", "maxprop_update", "nadam_update")
+SPARSE_KERNELS = ("forward_sparse", "loss_and_grad_sparse", "train_epoch_sparse")
 KERNELS = ("activation_forward", "activation_backward", "dense_forward", "dense_backward",
            "softmax", "loss_grad", "optimizer_step", "forward", "loss_and_grad", "train_epoch",
-           "n_steps", "perceptron_train") + UPDATES
+           "n_steps", "perceptron_train") + UPDATES + SPARSE_KERNELS
 
 
 @lru_cache(maxsize=None)

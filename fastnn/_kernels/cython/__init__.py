@@ -12,5 +12,6 @@ from ._optim import (adadelta_update, adagrad_update, adam_update, adamax_update
                      momentum_update, nadam_update, nag_update, optimizer_step, rmsprop_update,
                      sgd_update)
 from ._perceptron import perceptron_train
+from ._sparse import forward_sparse, loss_and_grad_sparse, train_epoch_sparse
 
 __all__ = list(KERNELS)

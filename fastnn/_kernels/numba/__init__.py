@@ -3,7 +3,8 @@
 
 Files by topic: activations, dense (BLAS through np.dot), losses, optim (one
 fused loop per rule), network (forward, backward, the epoch loop) and
-stochastic (the per-sample epoch, B = 1). The layout of the flat buffers, the
+stochastic (the per-sample epoch, B = 1), sparse (the network kernels with X
+as CSR arrays). The layout of the flat buffers, the
 epoch's bookkeeping and the optimizers' per-step scalars are the shared
 ``..layout``, ``..epoch`` and ``..coefficients``, compiled inline.
 
@@ -22,5 +23,6 @@ from .optim import (adadelta_update, adagrad_update, adam_update, adamax_update,
                     momentum_update, nadam_update, nag_update, optimizer_step, rmsprop_update,
                     sgd_update)
 from .perceptron import perceptron_train
+from .sparse import forward_sparse, loss_and_grad_sparse, train_epoch_sparse
 
 __all__ = list(KERNELS)

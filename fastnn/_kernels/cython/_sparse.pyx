@@ -1,0 +1,321 @@
+"""Sparse input (``fastnn/_kernels/sparse.py``: X as CSR arrays, the work
+buffer without an X region): forward_sparse, loss_and_grad_sparse and
+train_epoch_sparse, the epoch in one call without the GIL.
+
+Layer 1 forward, z_ri = sum_p x_p W_1[i, j_p] over row r's stored values
+(j_p their columns), and its weight gradient, dW_1[i, j_p] += dz_ri x_p,
+loop over W_1's rows outermost, for blocks of batch rows: a row of W_1 (or
+dW_1) is contiguous and stays in cache while the block's stored values
+stream past it. dW_1 is 0 outside the batch's columns: the epoch zeroes it
+once per call and, after each update, sets back to 0 only the columns the
+batch touched; plain SGD without weight decay updates only those columns of
+W_1. The other layers are _layers.pyx's dense kernels. Batch rows are
+row_at(order, lo, r): the epoch's index order, or (order NULL) all rows in turn.
+"""
+from libc.math cimport isfinite
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy, memset
+
+from ._codes cimport (ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
+                      HP_BETA1, HP_LR, HP_WEIGHT_DECAY, OPT_SGD)
+from ._layers cimport cy_dense_backward, cy_dense_forward, cy_layer_delta, cy_loss_grad
+from ._math cimport f_tanh, floating, leaky_relu, relu, sigmoid, step
+from ._optim cimport Opt, cy_optimizer_step, state_struct
+
+from ..epoch import n_steps
+from ..sparse import sparse_regions
+
+# Batch rows per block of the layer-1 loops: their stored values stay in
+# L1/L2 while every row of W_1 passes.
+cdef enum:
+    ROW_BLOCK = 64
+
+
+cdef struct Net:
+    const int64_t* sizes
+    const int64_t* acts
+    const int64_t* param_at
+    const int64_t* unit_at
+    Py_ssize_t n_layers
+    double alpha
+    int loss
+
+
+cdef struct Work:             # sparse.sparse_regions, as floating* (no X region)
+    void* y
+    void* wb
+    void* A
+    void* H
+    void* D
+
+
+cdef Net net_struct(net):
+    """The C view of a values.Network (its arrays stay owned by ``net``)."""
+    cdef const int64_t[::1] sizes = net.sizes
+    cdef const int64_t[::1] acts = net.acts
+    cdef const int64_t[::1] param_at = net.param_at
+    cdef const int64_t[::1] unit_at = net.unit_at
+    cdef Net c
+    c.sizes, c.acts, c.param_at, c.unit_at = &sizes[0], &acts[0], &param_at[0], &unit_at[0]
+    c.n_layers, c.alpha, c.loss = sizes.shape[0] - 1, net.alpha, net.loss
+    return c
+
+
+cdef floating* start(floating[::1] region) noexcept:
+    return &region[0] if region.shape[0] > 0 else NULL
+
+
+cdef Work work_struct(net, work, floating* like):
+    cdef floating[::1] x, y, wb, A, H, D, scratch
+    x, y, wb, A, H, D, scratch = sparse_regions(net, work)
+    cdef Work c
+    c.y, c.wb, c.A, c.H, c.D = start(y), start(wb), start(A), start(H), start(D)
+    return c
+
+
+cdef inline floating* block(floating* region, const Net* net, Py_ssize_t k,
+                            Py_ssize_t B) noexcept nogil:
+    """Layer k's B x n_{k+1} block of region A, H or D (layout.block)."""
+    return region + B * net.unit_at[k]
+
+
+cdef inline Py_ssize_t row_at(const int64_t* order, Py_ssize_t lo, Py_ssize_t r) noexcept nogil:
+    return order[lo + r] if order != NULL else lo + r
+
+
+cdef void sparse_product(const floating* data, const int64_t* indices, const int64_t* indptr,
+                         const int64_t* order, Py_ssize_t lo, Py_ssize_t B, const floating* W,
+                         Py_ssize_t n_in, Py_ssize_t n_out, floating* Z) noexcept nogil:
+    """Z = X_batch W^T: z_ri = sum_p data[p] W[i, indices[p]] over the stored
+    values p of batch row r, summed in their order."""
+    cdef Py_ssize_t blk, r0, r, i, p, row
+    cdef const floating* w
+    cdef floating acc
+    for blk in range((B + ROW_BLOCK - 1) // ROW_BLOCK):
+        r0 = blk * ROW_BLOCK
+        for i in range(n_out):
+            w = W + i * n_in
+            for r in range(r0, min(r0 + ROW_BLOCK, B)):
+                row = row_at(order, lo, r)
+                acc = 0
+                for p in range(indptr[row], indptr[row + 1]):
+                    acc += data[p] * w[indices[p]]
+                Z[r * n_out + i] = acc
+
+
+cdef void sparse_gradient(const floating* data, const int64_t* indices, const int64_t* indptr,
+                          const int64_t* order, Py_ssize_t lo, Py_ssize_t B, const floating* dZ,
+                          Py_ssize_t n_in, Py_ssize_t n_out, floating* dW) noexcept nogil:
+    """dW += dZ^T X_batch on the batch's columns only: dW[i, indices[p]] +=
+    dZ[r, i] data[p], batch rows in order."""
+    cdef Py_ssize_t blk, r0, r, i, p, row
+    cdef floating* g
+    cdef floating d
+    for blk in range((B + ROW_BLOCK - 1) // ROW_BLOCK):
+        r0 = blk * ROW_BLOCK
+        for i in range(n_out):
+            g = dW + i * n_in
+            for r in range(r0, min(r0 + ROW_BLOCK, B)):
+                row, d = row_at(order, lo, r), dZ[r * n_out + i]
+                for p in range(indptr[row], indptr[row + 1]):
+                    g[indices[p]] += d * data[p]
+
+
+cdef void clear_columns(const int64_t* indices, const int64_t* indptr, const int64_t* order,
+                        Py_ssize_t lo, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                        floating* dW) noexcept nogil:
+    """dW[:, j] = 0 for the columns j stored in the batch's rows."""
+    cdef Py_ssize_t r, i, p, row
+    cdef floating* g
+    for i in range(n_out):
+        g = dW + i * n_in
+        for r in range(B):
+            row = row_at(order, lo, r)
+            for p in range(indptr[row], indptr[row + 1]):
+                g[indices[p]] = 0
+
+
+cdef void sgd_columns(const int64_t* indices, const int64_t* indptr, const int64_t* order,
+                      Py_ssize_t lo, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out, floating lr,
+                      floating* W, floating* dW) noexcept nogil:
+    """Plain SGD on the batch's columns of W: w -= eta g, then g = 0, so that
+    a column stored in several rows steps once and dW is 0 again afterwards."""
+    cdef Py_ssize_t r, i, p, row, j
+    cdef floating* w
+    cdef floating* g
+    for i in range(n_out):
+        w, g = W + i * n_in, dW + i * n_in
+        for r in range(B):
+            row = row_at(order, lo, r)
+            for p in range(indptr[row], indptr[row + 1]):
+                j = indices[p]
+                w[j] -= lr * g[j]
+                g[j] = 0
+
+
+cdef void bias_and_activation(floating* Z, const floating* b, floating* H, Py_ssize_t B,
+                              Py_ssize_t n_out, int act, floating alpha) noexcept nogil:
+    """Z += b on every row, then H = g(Z) (the activations of _math.pxd;
+    _layers.pxd exports the dense layer, not its activation pass)."""
+    cdef Py_ssize_t i
+    for i in range(B * n_out):
+        Z[i] += b[i % n_out]
+        if act == ACT_LINEAR:
+            H[i] = Z[i]
+        elif act == ACT_SIGMOID:
+            H[i] = sigmoid(Z[i])
+        elif act == ACT_TANH:
+            H[i] = f_tanh(Z[i])
+        elif act == ACT_RELU:
+            H[i] = relu(Z[i])
+        elif act == ACT_LEAKY_RELU:
+            H[i] = leaky_relu(Z[i], alpha)
+        elif act == ACT_STEP:
+            H[i] = step(Z[i])
+
+
+cdef void forward_rows(const Net* net, const floating* data, const int64_t* indices,
+                       const int64_t* indptr, const int64_t* order, Py_ssize_t lo, Py_ssize_t B,
+                       const floating* params, const Work* w) noexcept nogil:
+    """Algorithm 5 for the B batch rows: layer 1 by sparse_product, the
+    others dense, into the work buffer's A and H."""
+    cdef Py_ssize_t k, n_in = net.sizes[0], n_out = net.sizes[1]
+    cdef const floating* W = params
+    sparse_product(data, indices, indptr, order, lo, B, W, n_in, n_out, block(<floating*>w.A, net, 0, B))
+    bias_and_activation(block(<floating*>w.A, net, 0, B), W + n_out * n_in, block(<floating*>w.H, net, 0, B), B, n_out,
+                        net.acts[0], <floating>net.alpha)
+    for k in range(1, net.n_layers):
+        n_in, n_out = net.sizes[k], net.sizes[k + 1]
+        W = params + net.param_at[k]
+        cy_dense_forward(block(<floating*>w.H, net, k - 1, B), W, W + n_out * n_in, B, n_in, n_out,
+                         net.acts[k], <floating>net.alpha, block(<floating*>w.A, net, k, B),
+                         block(<floating*>w.H, net, k, B))
+
+
+cdef double backward_rows(const Net* net, const floating* Y, const floating* sw, Py_ssize_t B,
+                          const floating* params, const Work* w, floating* grads) noexcept nogil:
+    """The loss of the logits in A against Y (weighted by sw; NULL:
+    unweighted), Algorithm 6 for layers L..2, then layer 1's dL/da_1 (in D)
+    and db_1; dW_1 is the caller's (sparse_gradient). Returns the loss."""
+    cdef Py_ssize_t k, n_in, n_out, off, L = net.n_layers
+    cdef double value = cy_loss_grad(net.loss, block(<floating*>w.A, net, L - 1, B), Y, sw,
+                                     block(<floating*>w.D, net, L - 1, B), B, net.sizes[L])
+    for k in range(L - 1, 0, -1):
+        n_in, n_out, off = net.sizes[k], net.sizes[k + 1], net.param_at[k]
+        cy_dense_backward(block(<floating*>w.H, net, k - 1, B), params + off, block(<floating*>w.A, net, k, B),
+                          block(<floating*>w.H, net, k, B), block(<floating*>w.D, net, k, B), B, n_in, n_out,
+                          net.acts[k], <floating>net.alpha, block(<floating*>w.D, net, k, B), grads + off,
+                          grads + off + n_out * n_in, block(<floating*>w.D, net, k - 1, B))
+    cy_layer_delta(block(<floating*>w.A, net, 0, B), block(<floating*>w.H, net, 0, B), block(<floating*>w.D, net, 0, B), B,
+                   net.sizes[1], net.acts[0], <floating>net.alpha, block(<floating*>w.D, net, 0, B),
+                   grads + net.sizes[1] * net.sizes[0])
+    return value
+
+
+cdef const floating* gather(const floating* X, Py_ssize_t width, const int64_t* rows,
+                            Py_ssize_t n, floating* buf) noexcept nogil:
+    """The rows X[rows] copied into buf (n x width)."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        memcpy(buf + i * width, X + rows[i] * width, width * sizeof(floating))
+    return buf
+
+
+cdef const floating* values(const floating[::1] data) noexcept:
+    return &data[0] if data.shape[0] > 0 else NULL
+
+
+cdef const int64_t* positions(const int64_t[::1] indices) noexcept:
+    return &indices[0] if indices.shape[0] > 0 else NULL
+
+
+def forward_sparse(const floating[::1] data, const int64_t[::1] indices,
+                   const int64_t[::1] indptr, net, const floating[::1] params,
+                   floating[:, ::1] out, work):
+    """Logits a_L of the network for the rows of the CSR matrix, into ``out``."""
+    cdef Net c = net_struct(net)
+    cdef Work w = work_struct(net, work, &out[0, 0])
+    cdef Py_ssize_t B = indptr.shape[0] - 1
+    cdef const floating* x = values(data)
+    cdef const int64_t* j = positions(indices)
+    with nogil:
+        forward_rows(&c, x, j, &indptr[0], NULL, 0, B, &params[0], &w)
+        memcpy(&out[0, 0], block(<floating*>w.A, &c, c.n_layers - 1, B), B * out.shape[1] * sizeof(floating))
+    return out.base
+
+
+def loss_and_grad_sparse(const floating[::1] data, const int64_t[::1] indices,
+                         const int64_t[::1] indptr, const floating[:, ::1] Y,
+                         const floating[::1] sw, net, const floating[::1] params,
+                         floating[::1] grads_out, work):
+    """loss_and_grad for the rows of the CSR matrix; dW_1 is 0 in the columns
+    that no row stores."""
+    cdef Net c = net_struct(net)
+    cdef Work w = work_struct(net, work, &grads_out[0])
+    cdef Py_ssize_t B = indptr.shape[0] - 1, n0 = c.sizes[0], n1 = c.sizes[1]
+    cdef const floating* weights = &sw[0] if sw.shape[0] > 0 else NULL
+    cdef const floating* x = values(data)
+    cdef const int64_t* j = positions(indices)
+    cdef double value
+    with nogil:
+        forward_rows(&c, x, j, &indptr[0], NULL, 0, B, &params[0], &w)
+        value = backward_rows(&c, &Y[0, 0], weights, B, &params[0], &w, &grads_out[0])
+        memset(&grads_out[0], 0, n1 * n0 * sizeof(floating))
+        sparse_gradient(x, j, &indptr[0], NULL, 0, B, block(<floating*>w.D, &c, 0, B), n0, n1,
+                        &grads_out[0])
+    return value
+
+
+def train_epoch_sparse(const floating[::1] data, const int64_t[::1] indices,
+                       const int64_t[::1] indptr, const floating[:, ::1] Y,
+                       const floating[::1] sw, const int64_t[::1] order, Py_ssize_t batch_size,
+                       net, floating[::1] params, floating[::1] grads, opt,
+                       const double[::1] lrs, const double[::1] betas, double[::1] losses_out,
+                       work):
+    """train_epoch over CSR rows in one call (see sparse.sparse_step_epoch for
+    what a step does); returns the number of updates. Plain SGD without
+    weight decay updates W_1 on the batch's columns only (sgd_columns) and
+    the rest of the parameters (b_1 onwards) by the optimizer, except on the
+    last step, which takes the whole optimizer step so that ``grads`` ends
+    holding the last gradient, as in the reference."""
+    cdef Net c = net_struct(net)
+    cdef Work w = work_struct(net, work, &params[0])
+    cdef Opt o = state_struct(opt, &params[0])
+    cdef Py_ssize_t N = order.shape[0], steps = n_steps(N, batch_size)
+    cdef Py_ssize_t n0 = c.sizes[0], n1 = c.sizes[1], nL = Y.shape[1], rest = n1 * n0
+    cdef Py_ssize_t s, lo, Bs, done = steps
+    cdef bint plain_sgd = o.code == OPT_SGD and <floating>o.hp[HP_WEIGHT_DECAY] == 0
+    cdef bint last
+    cdef const floating* x = values(data)
+    cdef const int64_t* j = positions(indices)
+    cdef const floating* y
+    cdef const floating* weights = NULL
+    cdef double value
+    with nogil:
+        memset(&grads[0], 0, rest * sizeof(floating))
+        for s in range(steps):
+            lo, Bs = s * batch_size, min(batch_size, N - s * batch_size)
+            y = gather(&Y[0, 0], nL, &order[lo], Bs, <floating*>w.y)
+            if sw.shape[0] > 0:
+                weights = gather(&sw[0], 1, &order[lo], Bs, <floating*>w.wb)
+            forward_rows(&c, x, j, &indptr[0], &order[0], lo, Bs, &params[0], &w)
+            value = backward_rows(&c, y, weights, Bs, &params[0], &w, &grads[0])
+            sparse_gradient(x, j, &indptr[0], &order[0], lo, Bs, block(<floating*>w.D, &c, 0, Bs), n0, n1,
+                            &grads[0])
+            losses_out[s] = value
+            if not isfinite(value):
+                done = s
+                break
+            o.hp[HP_LR] = lrs[s]
+            if betas.shape[0] > 0:
+                o.hp[HP_BETA1] = betas[s]
+            last = s + 1 == steps
+            if plain_sgd and not last:
+                sgd_columns(j, &indptr[0], &order[0], lo, Bs, n0, n1, <floating>lrs[s],
+                            &params[0], &grads[0])
+                cy_optimizer_step(o, &params[rest], &grads[rest], params.shape[0] - rest)
+            else:
+                cy_optimizer_step(o, &params[0], &grads[0], params.shape[0])
+                if not last:
+                    clear_columns(j, &indptr[0], &order[0], lo, Bs, n0, n1, &grads[0])
+    return done
