@@ -74,6 +74,7 @@ from sklearn.utils.validation import (
 from . import optim, perceptron
 from ._kernels import BACKENDS
 from ._kernels.layout import layer_views
+from ._validation import is_sparse
 from .activations import TRAINABLE
 from .callbacks import Callback
 from .network import MLP
@@ -282,16 +283,16 @@ class _BaseMLP(BaseEstimator):
         if not self.early_stopping:
             return X, Y, w, None
         stratify = Y if self._stratify() else None
-        arrays = (X, Y) if w is None else (X, Y, w)
+        arrays = (np.arange(len(X)), Y) if w is None else (np.arange(len(X)), Y, w)
         parts = train_test_split(*arrays, test_size=self.validation_fraction, stratify=stratify,
                                  random_state=int(self._rng.integers(2 ** 31 - 1)))
-        X, X_val, Y, Y_val = parts[:4]
+        train, val, Y, Y_val = parts[:4]
         w, w_val = parts[4:] if w is not None else (None, None)
-        if len(X_val) < 2:
+        if len(val) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
-        return (np.ascontiguousarray(X), np.ascontiguousarray(Y), w,
-                (X_val, self._decode(Y_val), w_val))
+        return (_rows(X, train), np.ascontiguousarray(Y), w,
+                (_rows(X, val), self._decode(Y_val), w_val))
 
     def _prepare_optimizer(self, incremental):
         """The fastnn optimizer of ``solver``: kept with its state across
@@ -359,12 +360,11 @@ class _BaseMLP(BaseEstimator):
         c = self._loss_scale
         w = net.sample_weights(w, len(X))
 
-        work = net.workspace(len(X))
+        work = net.workspace(len(X), sparse=is_sparse(X))
 
         def objective(theta):
             net.params[...] = theta
-            loss = net.backend.loss_and_grad(X, Y, w, net.description, net.params, net.grads,
-                                             work)
+            loss = net.kernel_loss_and_grad(X, Y, w, work)
             return (c * loss + 0.5 * float(np.dot(decay * theta, theta)),
                     c * net.grads.astype(np.float64) + decay * theta)
 
@@ -385,7 +385,7 @@ class _BaseMLP(BaseEstimator):
     def _forward(self, X):
         """O(a_L) for the rows of X, checked as scikit-learn does."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOATS, reset=False)
+        X = validate_data(self, X, accept_sparse=True, dtype=FLOATS, reset=False)
         return self._net.forward(X)
 
     def _score(self, X, y, w):
@@ -395,6 +395,11 @@ class _BaseMLP(BaseEstimator):
         if not np.all(np.isfinite(P)):
             return np.nan
         return self._score_function(y, self._decode(P), sample_weight=w)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     # -- scikit-learn's own estimators -------------------------------------
     def to_sklearn(self):
@@ -526,7 +531,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=FLOATS, reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=True, multi_output=True, dtype=FLOATS,
+                             reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or not (self.warm_start or incremental):
@@ -613,8 +619,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=FLOATS,
-                             reset=reset)
+        X, y = validate_data(self, X, y, accept_sparse=True, multi_output=True, y_numeric=True,
+                             dtype=FLOATS, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):
@@ -787,6 +793,11 @@ def _sample_weights(X, y, sample_weight, class_weight=None, incremental=False):
                                              ensure_non_negative=True)
         w = sample_weight if w is None else w * sample_weight
     return _check_sample_weight(w, X, dtype=np.float64, ensure_non_negative=True)
+
+
+def _rows(X, rows):
+    """The rows ``rows`` of validated X (an array, or SparseRows)."""
+    return X.take(rows) if is_sparse(X) else X[rows]
 
 
 def _keep_arguments(est, arguments):
