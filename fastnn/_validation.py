@@ -204,5 +204,5 @@ def as_sparse_rows(x, name, dtype, n_features):
                       np.ascontiguousarray(csr.indices, dtype=np.int64),
                       np.ascontiguousarray(csr.indptr, dtype=np.int64), int(n_features))
     if rows.data.size:
-        check_all_finite(rows.data, f"{name}'s stored values")
+        check_all_finite(rows.data, f"{name}.data")
     return rows
