@@ -2,7 +2,8 @@
 
 Every backend is a module exposing the same kernels (:data:`KERNELS`) with the
 same names, signatures and behaviour: ``reference`` (NumPy) is the executable
-specification; ``numba`` and ``cython`` are compiled implementations.
+specification (with ``reference_sparse`` for sparse input, both exported by
+``numpy_backend``); ``numba`` and ``cython`` are compiled implementations.
 
 Values (``values.py``), built once at the door and passed as they are:
 
@@ -83,7 +84,7 @@ from functools import lru_cache
 
 BACKENDS = ("numpy", "numba", "cython")
 _MODULES = {
-    "numpy": "fastnn._kernels.reference",
+    "numpy": "fastnn._kernels.numpy_backend",
     "numba": "fastnn._kernels.numba",
     "cython": "fastnn._kernels.cython",
 }

@@ -399,6 +399,3 @@ def train_epoch(X, Y, w, order, batch_size, net, params, grads, opt, lrs, betas,
 
 
 from .reference_perceptron import perceptron_train  # noqa: E402  (the perceptron's kernel)
-from .reference_sparse import (  # noqa: E402  (the sparse-input kernels)
-    forward_sparse, loss_and_grad_sparse, train_epoch_sparse,
-)

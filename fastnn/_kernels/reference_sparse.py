@@ -3,7 +3,7 @@ is given and where the work buffer's regions are): the network kernels of
 ``reference.py`` with the first layer's forward product A_1 = X W_1^T + b_1
 and weight gradient dL/dW_1 = (dL/dA_1)^T X as SciPy's sparse x dense
 products; every other layer is the dense kernels'. The NumPy backend
-(``reference.py``) exports these functions: import that module, not this one.
+(``numpy_backend.py``) exports these functions with the dense ones.
 """
 import numpy as np
 import scipy.sparse
