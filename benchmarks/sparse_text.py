@@ -10,11 +10,13 @@ and OpenMP pools held to one thread (fastnn's sparse kernels are serial).
 
 Time per epoch: after a warm-up epoch (Numba compiles there), rounds of one
 epoch per contender, interleaved; the table shows medians, and the ratio
-column the median per-round ratio to fastnn sparse. Peak memory: each
+column the median per-round ratio to fastnn sparse (same backend; for
+scikit-learn, fastnn's default backend). Peak memory: each
 contender in a fresh subprocess that builds the data and trains one epoch:
-its ru_maxrss (whole process, imports and data included) and the tracemalloc
-peak of the training alone (the densified matrix counts for the dense
-contender: it is built inside the trace).
+its peak resident set (VmHWM: the whole process, imports and data included)
+and the tracemalloc peak of building the contender and its epoch (the
+densified matrix counts for the dense contender: it is built inside the
+trace; the imports and the CSR data do not).
 
 Run from the repository root, under the benchmark lock:
 ``flock /work/bench.lock python benchmarks/sparse_text.py [--rounds 5]``
@@ -99,15 +101,29 @@ def times(optimizer, rounds):
     return seconds
 
 
+def peak_rss_mb():
+    """This process's peak resident set: VmHWM (Linux; ru_maxrss would carry
+    the parent's peak across fork and exec), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory(name, optimizer):
-    """Peak memory of one contender, measured in this (fresh) process."""
+    """Peak memory of one contender, measured in this (fresh) process: the
+    trace covers building the contender (the densified matrix for fastnn
+    dense) and one epoch, not the imports or the CSR data."""
+    import fastnn  # noqa: F401
+    import sklearn.neural_network  # noqa: F401
     X, y = text_like()
     tracemalloc.start()
     contender(name, optimizer, X, y)()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"traced_mb": peak / 2 ** 20, "rss_mb": rss_kb / 1024}
+    return {"traced_mb": peak / 2 ** 20, "rss_mb": peak_rss_mb()}
 
 
 def memory_in_subprocess(name, optimizer):
@@ -118,8 +134,9 @@ def memory_in_subprocess(name, optimizer):
 
 def baseline(name):
     """The contender a row's ratios are taken to: the same backend's sparse
-    run (for scikit-learn, the first fastnn backend's)."""
-    backend = (name if name.startswith("fastnn") else names()[0]).split()[1]
+    run (for scikit-learn, that of fastnn's default backend)."""
+    from fastnn._kernels import resolve_backend_name
+    backend = name.split()[1] if name.startswith("fastnn") else resolve_backend_name()
     return f"fastnn {backend} sparse"
 
 
@@ -151,13 +168,13 @@ def main():
         if args.memory:
             print(json.dumps(memory(*args.memory)))
             return
+        memories = {name: memory_in_subprocess(name, "adam") for name in names()}
         results = {o: times(o, args.rounds) for o in OPTIMIZERS}
-    memories = {name: memory_in_subprocess(name, "adam") for name in names()}
     X, _ = text_like()
     print(f"{N} x {D} CSR float32, {X.nnz / N:.1f} stored values per row "
           f"({X.nnz / (N * D):.2%}), {D}-{HIDDEN}-{K} ReLU softmax, batch {BATCH}, "
           f"1 thread, {args.rounds} interleaved rounds (medians; ratio: median per-round "
-          f"ratio to the same backend's sparse run, scikit-learn to the first)\n")
+          f"ratio to the same backend's sparse run, scikit-learn to the default backend's)\n")
     print(table(results, memories))
 
 

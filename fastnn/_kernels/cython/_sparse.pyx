@@ -4,13 +4,15 @@ train_epoch_sparse, the epoch in one call without the GIL.
 
 Layer 1 forward, z_ri = sum_p x_p W_1[i, j_p] over row r's stored values
 (j_p their columns), and its weight gradient, dW_1[i, j_p] += dz_ri x_p,
-loop over W_1's rows outermost, for blocks of batch rows: a row of W_1 (or
-dW_1) is contiguous and stays in cache while the block's stored values
-stream past it. dW_1 is 0 outside the batch's columns: the epoch zeroes it
-once per call and, after each update, sets back to 0 only the columns the
-batch touched; plain SGD without weight decay updates only those columns of
-W_1. The other layers are _layers.pyx's dense kernels. Batch rows are
-row_at(order, lo, r): the epoch's index order, or (order NULL) all rows in turn.
+loop over W_1's rows outermost, four at a time, for blocks of batch rows: a
+row of W_1 (or dW_1) is contiguous and stays in cache while the block's
+stored values stream past it. dW_1 is 0 outside the batch's columns: the
+epoch zeroes it once per call and, after each update, sets back to 0 the
+columns the batch touched (all of dW_1 when that is fewer writes); plain SGD
+without weight decay updates only those columns of W_1 when the batch stores
+fewer values than W_1 has columns. The other layers are _layers.pyx's dense
+kernels. Batch rows are row_at(order, lo, r): the epoch's index order, or
+(order NULL) all rows in turn.
 """
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t
@@ -366,10 +368,12 @@ def train_epoch_sparse(const floating[::1] data, const int64_t[::1] indices,
                        work):
     """train_epoch over CSR rows in one call (see sparse.sparse_step_epoch for
     what a step does); returns the number of updates. Plain SGD without
-    weight decay updates W_1 on the batch's columns only (sgd_columns) and
-    the rest of the parameters (b_1 onwards) by the optimizer, except on the
-    last step, which takes the whole optimizer step so that ``grads`` ends
-    holding the last gradient, as in the reference."""
+    weight decay, on a batch that stores fewer values than W_1 has columns,
+    updates W_1 on the batch's columns only (sgd_columns) and the rest of the
+    parameters (b_1 onwards) by the optimizer; a batch storing more takes the
+    whole optimizer step (one vectorised pass is then cheaper, and the other
+    columns get w -= eta * 0, unchanged), and so does the last step, so that
+    ``grads`` ends holding the last gradient, as in the reference."""
     cdef Net c = net_struct(net)
     cdef Work w = work_struct(net, work, &params[0])
     cdef Opt o = state_struct(opt, &params[0])
@@ -402,7 +406,7 @@ def train_epoch_sparse(const floating[::1] data, const int64_t[::1] indices,
             if betas.shape[0] > 0:
                 o.hp[HP_BETA1] = betas[s]
             last = s + 1 == steps
-            if plain_sgd and not last:
+            if plain_sgd and not last and stored_values(&indptr[0], &order[0], lo, Bs) < n0:
                 sgd_columns(j, &indptr[0], &order[0], lo, Bs, n0, n1, <floating>lrs[s],
                             &params[0], &grads[0])
                 cy_optimizer_step(o, &params[rest], &grads[rest], params.shape[0] - rest)

@@ -4,12 +4,14 @@ epoch's index order, the other layers are the dense kernels'.
 
 Layer 1 forward, z_ri = sum_p x_p W_1[i, j_p] over row r's stored values
 (j_p their columns), and its weight gradient, dW_1[i, j_p] += dz_ri x_p,
-both loop over W_1's rows outermost, for blocks of batch rows: a row of W_1
-(or dW_1) is contiguous and stays in cache while the block's stored values
-stream past it. dW_1 is 0 outside the batch's columns: the epoch zeroes it
-once per call and, after each update, sets back to 0 only the columns the
-batch touched; plain SGD without weight decay updates only those columns of
-W_1 (the others would get w -= eta * 0).
+both loop over W_1's rows outermost, four at a time, for blocks of batch
+rows: a row of W_1 (or dW_1) is contiguous and stays in cache while the
+block's stored values stream past it. dW_1 is 0 outside the batch's
+columns: the epoch zeroes it once per call and, after each update, sets back
+to 0 the columns the batch touched (all of dW_1 when that is fewer writes);
+plain SGD without weight decay updates only those columns of W_1 (the others
+would get w -= eta * 0) when the batch stores fewer values than W_1 has
+columns.
 """
 import math
 
@@ -232,10 +234,12 @@ def train_epoch_sparse(data, indices, indptr, Y, w, order, batch_size, net, para
                        lrs, betas, losses_out, work):
     """train_epoch over CSR rows in one compiled call (see sparse_step_epoch
     for what a step does); nothing is allocated. Plain SGD without weight
-    decay updates W_1 on the batch's columns only (sgd_columns) and the rest
-    of the parameters (b_1 onwards) by optimizer_step, except on the last
-    step, which takes the whole optimizer_step so that ``grads`` ends holding
-    the last gradient, as in the reference."""
+    decay, on a batch that stores fewer values than W_1 has columns, updates
+    W_1 on the batch's columns only (sgd_columns) and the rest of the
+    parameters (b_1 onwards) by optimizer_step; a batch storing more takes
+    the whole optimizer_step (one vectorised pass is then cheaper, and the
+    other columns get w -= eta * 0, unchanged), and so does the last step,
+    so that ``grads`` ends holding the last gradient, as in the reference."""
     _, yb, wb, _, _, D, _ = sparse_regions(net, work)
     steps = n_steps(order.size, batch_size)
     rest = net.sizes[1] * net.sizes[0]         # b_1 starts here
@@ -257,7 +261,7 @@ def train_epoch_sparse(data, indices, indptr, Y, w, order, batch_size, net, para
             return s
         set_schedule(opt.hp, lrs, betas, s)
         last = s + 1 == steps
-        if plain_sgd and not last:
+        if plain_sgd and not last and stored_values(indptr, order, lo, B) < net.sizes[0]:
             sgd_columns(indices, indptr, order, lo, B, scalar(opt.hp[HP_LR], params), W, dW)
             optimizer_step(opt, params[rest:], grads[rest:])
         else:
