@@ -184,9 +184,13 @@ def as_sparse_rows(x, name, dtype, n_features):
     """A SciPy sparse array or matrix of any format (or SparseRows) as the
     :class:`SparseRows` the sparse kernels take, converting once: CSR, data of
     ``dtype``, int64 indices sorted in each row, duplicates summed;
-    ``n_features`` columns, at least one row, only finite stored values."""
-    if isinstance(x, SparseRows) and x.dtype == dtype and x.n_features == n_features:
-        return x
+    ``n_features`` columns, at least one row, indices within the columns
+    (scipy's full format check: the kernels index W_1 by them), only finite
+    stored values."""
+    if isinstance(x, SparseRows):
+        if x.dtype == dtype and x.n_features == n_features:
+            return x
+        x = scipy.sparse.csr_array(x.arrays, shape=x.shape)
     if x.ndim != 2:
         raise ValueError(f"{name} must have 2 dimensions, got shape {x.shape}")
     if x.dtype.kind not in "biuf":
@@ -197,6 +201,10 @@ def as_sparse_rows(x, name, dtype, n_features):
         raise ValueError(f"{name} has {x.shape[1]} features per row but the input layer "
                          f"has {n_features}")
     csr = scipy.sparse.csr_array(x, dtype=check_float_dtype(dtype, "dtype"), copy=False)
+    try:
+        csr.check_format(full_check=True)
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a valid sparse matrix: {exc}") from None
     if not csr.has_canonical_format:
         csr = csr.copy()
         csr.sum_duplicates()

@@ -244,6 +244,9 @@ def test_bad_sparse_input_is_refused_at_the_door():
         net.predict(sp.csr_array((0, SIZES[0])))
     with pytest.raises(ValueError, match="validation_data\\[0\\] has 3 features"):
         fn.fit(net, sparse_X(), y, validation_data=(sp.csr_array((2, 3)), [0, 1]))
+    broken = sp.csr_matrix((np.ones(2), np.array([0, 12]), np.array([0, 2])), shape=(1, 12))
+    with pytest.raises(ValueError, match="X is not a valid sparse matrix"):
+        net.predict(broken)
     with pytest.raises(ValueError, match="y has 16 rows but X has 17"):
         fn.fit(net, sparse_X(), y[1:])
 
@@ -259,6 +262,9 @@ def test_conversion_sorts_indices_sums_duplicates_and_leaves_the_input_alone():
     assert rows.indices.dtype == rows.indptr.dtype == np.int64
     np.testing.assert_array_equal(X.indices, before)
     assert net.check_X(rows) is rows
+    single = fn.MLP([4, 3, 2], dtype="float32", random_state=0, backend="numpy").check_X(rows)
+    assert single.dtype == np.float32 and single.indices.dtype == np.int64
+    np.testing.assert_array_equal(single.data, [2.0, 4.0])
     np.testing.assert_allclose(net.forward(X), net.forward(X.toarray()), rtol=1e-14)
 
 
