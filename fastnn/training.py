@@ -102,7 +102,8 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     state = opt.kernel_state(net.params)
     work = net.workspace(B, sparse=is_sparse(X))
     steps = n_steps(len(X), B)
-    chunk = chunk_steps(_cost_sizes(net, X), B, python_steps=line_search is not None or not fast
+    chunk = chunk_steps(_cost_sizes(net, X, B), B,
+                        python_steps=line_search is not None or not fast
                         or net.backend_name == "numpy")
     losses = np.empty(steps, dtype=np.float64)
     batch_sizes = np.minimum(B, len(X) - B * np.arange(steps))
@@ -175,12 +176,20 @@ def chunk_steps(sizes, batch_size, python_steps=False):
     return max(1, int(CHUNK_FLOPS // per_step))
 
 
-def _cost_sizes(net, X):
+# A stored value of a sparse X costs the first layer about as much per hidden
+# unit as SPARSE_COST multiply-adds of a dense product (an indexed load each:
+# about 1 ns against 1/40 ns in GEMM, benchmarks/sparse_text.py).
+SPARSE_COST = 30
+
+
+def _cost_sizes(net, X, batch_size):
     """The layer sizes whose products measure a step's work: the network's,
-    with n_0 the mean number of stored values per row for a sparse X."""
+    for a sparse X with n_0 replaced by SPARSE_COST times the mean stored
+    values per row plus the optimizer's pass over W_1 shared by the batch."""
     if not is_sparse(X):
         return net.sizes
-    return np.r_[max(1, X.data.size // len(X)), net.sizes[1:]]
+    n_0 = SPARSE_COST * X.data.size // len(X) + net.sizes[0] // batch_size + 1
+    return np.r_[n_0, net.sizes[1:]]
 
 
 def _chunked_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work, fast, line_search,

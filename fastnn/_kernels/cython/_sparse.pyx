@@ -275,15 +275,17 @@ cdef void forward_rows(const Net* net, const floating* data, const int64_t* indi
     others dense, into the work buffer's A and H."""
     cdef Py_ssize_t k, n_in = net.sizes[0], n_out = net.sizes[1]
     cdef const floating* W = params
-    sparse_product(data, indices, indptr, order, lo, B, W, n_in, n_out, block(<floating*>w.A, net, 0, B))
-    bias_and_activation(block(<floating*>w.A, net, 0, B), W + n_out * n_in, block(<floating*>w.H, net, 0, B), B, n_out,
-                        net.acts[0], <floating>net.alpha)
+    cdef floating* A = <floating*>w.A
+    cdef floating* H = <floating*>w.H
+    cdef floating alpha = <floating>net.alpha
+    sparse_product(data, indices, indptr, order, lo, B, W, n_in, n_out, block(A, net, 0, B))
+    bias_and_activation(block(A, net, 0, B), W + n_out * n_in, block(H, net, 0, B), B, n_out,
+                        net.acts[0], alpha)
     for k in range(1, net.n_layers):
         n_in, n_out = net.sizes[k], net.sizes[k + 1]
         W = params + net.param_at[k]
-        cy_dense_forward(block(<floating*>w.H, net, k - 1, B), W, W + n_out * n_in, B, n_in, n_out,
-                         net.acts[k], <floating>net.alpha, block(<floating*>w.A, net, k, B),
-                         block(<floating*>w.H, net, k, B))
+        cy_dense_forward(block(H, net, k - 1, B), W, W + n_out * n_in, B, n_in, n_out,
+                         net.acts[k], alpha, block(A, net, k, B), block(H, net, k, B))
 
 
 cdef double backward_rows(const Net* net, const floating* Y, const floating* sw, Py_ssize_t B,
@@ -292,16 +294,20 @@ cdef double backward_rows(const Net* net, const floating* Y, const floating* sw,
     unweighted), Algorithm 6 for layers L..2, then layer 1's dL/da_1 (in D)
     and db_1; dW_1 is the caller's (sparse_gradient). Returns the loss."""
     cdef Py_ssize_t k, n_in, n_out, off, L = net.n_layers
-    cdef double value = cy_loss_grad(net.loss, block(<floating*>w.A, net, L - 1, B), Y, sw,
-                                     block(<floating*>w.D, net, L - 1, B), B, net.sizes[L])
+    cdef floating* A = <floating*>w.A
+    cdef floating* H = <floating*>w.H
+    cdef floating* D = <floating*>w.D
+    cdef floating alpha = <floating>net.alpha
+    cdef double value = cy_loss_grad(net.loss, block(A, net, L - 1, B), Y, sw,
+                                     block(D, net, L - 1, B), B, net.sizes[L])
     for k in range(L - 1, 0, -1):
         n_in, n_out, off = net.sizes[k], net.sizes[k + 1], net.param_at[k]
-        cy_dense_backward(block(<floating*>w.H, net, k - 1, B), params + off, block(<floating*>w.A, net, k, B),
-                          block(<floating*>w.H, net, k, B), block(<floating*>w.D, net, k, B), B, n_in, n_out,
-                          net.acts[k], <floating>net.alpha, block(<floating*>w.D, net, k, B), grads + off,
-                          grads + off + n_out * n_in, block(<floating*>w.D, net, k - 1, B))
-    cy_layer_delta(block(<floating*>w.A, net, 0, B), block(<floating*>w.H, net, 0, B), block(<floating*>w.D, net, 0, B), B,
-                   net.sizes[1], net.acts[0], <floating>net.alpha, block(<floating*>w.D, net, 0, B),
+        cy_dense_backward(block(H, net, k - 1, B), params + off, block(A, net, k, B),
+                          block(H, net, k, B), block(D, net, k, B), B, n_in, n_out, net.acts[k],
+                          alpha, block(D, net, k, B), grads + off, grads + off + n_out * n_in,
+                          block(D, net, k - 1, B))
+    cy_layer_delta(block(A, net, 0, B), block(H, net, 0, B), block(D, net, 0, B), B,
+                   net.sizes[1], net.acts[0], alpha, block(D, net, 0, B),
                    grads + net.sizes[1] * net.sizes[0])
     return value
 
@@ -334,7 +340,8 @@ def forward_sparse(const floating[::1] data, const int64_t[::1] indices,
     cdef const int64_t* j = positions(indices)
     with nogil:
         forward_rows(&c, x, j, &indptr[0], NULL, 0, B, &params[0], &w)
-        memcpy(&out[0, 0], block(<floating*>w.A, &c, c.n_layers - 1, B), B * out.shape[1] * sizeof(floating))
+        memcpy(&out[0, 0], block(<floating*>w.A, &c, c.n_layers - 1, B),
+               B * out.shape[1] * sizeof(floating))
     return out.base
 
 
@@ -396,8 +403,8 @@ def train_epoch_sparse(const floating[::1] data, const int64_t[::1] indices,
                 weights = gather(&sw[0], 1, &order[lo], Bs, <floating*>w.wb)
             forward_rows(&c, x, j, &indptr[0], &order[0], lo, Bs, &params[0], &w)
             value = backward_rows(&c, y, weights, Bs, &params[0], &w, &grads[0])
-            sparse_gradient(x, j, &indptr[0], &order[0], lo, Bs, block(<floating*>w.D, &c, 0, Bs), n0, n1,
-                            &grads[0])
+            sparse_gradient(x, j, &indptr[0], &order[0], lo, Bs,
+                            block(<floating*>w.D, &c, 0, Bs), n0, n1, &grads[0])
             losses_out[s] = value
             if not isfinite(value):
                 done = s
