@@ -335,3 +335,18 @@ def test_estimators_declare_sparse_input():
         warnings.simplefilter("ignore")
         with pytest.raises(TypeError, match="dense data is required"):
             Perceptron().fit(sparse_X(), np.arange(N) % 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_chunked_sparse_epochs_equal_one_call(backend, monkeypatch):
+    """One kernel call per step (every call zeroes dW_1 afresh) trains as one
+    call per epoch: chunking never changes results."""
+    X, y = sparse_X(n=30), targets("softmax", n=30).argmax(axis=1)
+    results = []
+    for flops in (1.0, 1e12):
+        monkeypatch.setattr(fn.training, "CHUNK_FLOPS", flops)
+        net = fn.MLP(SIZES, dtype="float64", random_state=0, backend=backend)
+        for optimizer in ("sgd", "adam"):
+            fn.fit(net, X, y, optimizer=optimizer, batch_size=4, epochs=2, random_state=3)
+        results.append(net.params)
+    np.testing.assert_array_equal(results[0], results[1])
