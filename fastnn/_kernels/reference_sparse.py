@@ -15,6 +15,7 @@ from .sparse import sparse_regions, sparse_step_epoch
 
 
 def _matrix(data, indices, indptr, net):
+    """The kernels' CSR arrays as a SciPy CSR matrix of n_0 columns."""
     return scipy.sparse.csr_matrix((data, indices, indptr),
                                    shape=(indptr.shape[0] - 1, int(net.sizes[0])))
 
