@@ -278,6 +278,7 @@ def test_fitting_a_large_sparse_matrix_never_allocates_the_dense_matrix():
     dense_bytes = n * d * 4
     net = fn.MLP([d, 8, 3], random_state=0)
     fn.fit(net, X[:50], y[:50], batch_size=10, epochs=1)          # compile outside the trace
+    net.predict(X[:50])
     tracemalloc.start()
     try:
         fn.fit(net, X, y, batch_size=200, epochs=1, random_state=0)
