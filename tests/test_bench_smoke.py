@@ -164,3 +164,24 @@ def test_the_suite_does_not_import_plotting():
 def test_bad_arguments_are_named(kwargs, match, tmp_path):
     with pytest.raises(ValueError, match=match):
         suite.run(out_dir=tmp_path, **kwargs)
+
+
+def test_a_case_with_check_steps_is_cross_checked_on_its_first_steps(tmp_path):
+    """``wide`` is chaotic in float32 over its whole run (see workloads), so its
+    cross-check runs its first steps; the worker saves that run's weights, and
+    the timed run's repeat error stays against the whole run."""
+    from fastnn.bench.worker import Session
+    assert workloads.FULL["wide"].checked().steps == workloads.FULL["wide"].check_steps
+    case = replace(TINY["mnist-adam-b32"], n=256, check_steps=3)
+    check = case.checked()
+    assert (check.n, check.epochs, check.steps, check.checked()) == (96, 1, 3, check)
+    name = contenders.reference_name()
+    session = Session(name, 1)
+    path = tmp_path / "w.npy"
+    session.prepare(case={**case.__dict__, "sizes": list(case.sizes)}, weights=str(path))
+    init = workloads.initial_weights(case)
+    job = contenders.by_name(name).make(check, workloads.prefix(workloads.load(case), check),
+                                        init, 1)
+    job.run()
+    np.testing.assert_array_equal(np.load(path), workloads.flat(job.weights()))
+    assert session.time()["repeat_error"] == 0.0
