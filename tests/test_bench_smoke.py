@@ -40,6 +40,13 @@ def test_the_matrix_has_the_named_workloads():
     assert set(workloads.QUICK) <= set(full)
 
 
+def test_tiny_targets_are_the_matrix_exponential():
+    from scipy.linalg import expm
+    A = np.random.default_rng(3).uniform(-1, 1, (500, 2, 2))
+    A[:3] = [[[0.5, 1], [0, 0.5]], [[0, 0], [0, 0]], [[0, 1], [-1, 0]]]   # delta 0, 0, < 0
+    np.testing.assert_allclose(workloads.expm2(A), expm(A), rtol=1e-13, atol=1e-15)
+
+
 def test_gemm_count_of_a_step_is_exact():
     # per sample: forward 2*784*128 + 2*128*10; backward dW_2 2*10*128, d_1 2*10*128,
     # dW_1 2*128*784 (no input gradient for the first layer)
@@ -177,8 +184,10 @@ def test_a_case_with_check_steps_is_cross_checked_on_its_first_steps(tmp_path):
     assert (check.n, check.epochs, check.steps, check.checked()) == (96, 1, 3, check)
     name = contenders.reference_name()
     session = Session(name, 1)
-    path = tmp_path / "w.npy"
-    session.prepare(case={**case.__dict__, "sizes": list(case.sizes)}, weights=str(path))
+    path, data = tmp_path / "w.npy", tmp_path / "data.npz"
+    workloads.save(workloads.load(case), data)
+    session.prepare(case={**case.__dict__, "sizes": list(case.sizes)}, data=str(data),
+                    weights=str(path))
     init = workloads.initial_weights(case)
     job = contenders.by_name(name).make(check, workloads.prefix(workloads.load(case), check),
                                         init, 1)

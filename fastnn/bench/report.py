@@ -198,8 +198,9 @@ def method_section(result):
         "weights (imports, compiles, caches); its final weights are the cross-check below.",
         f"- Around every timed run the worker reads the CPU time of the whole machine "
         f"(/proc/stat) and its own: a run during which other processes used more than "
-        f"{noise['core_fraction']} of a core is **disturbed**, repeated up to "
-        f"{noise['retries']} times, then kept and marked `*`.",
+        f"{noise['core_fraction']} of a core is **disturbed**, "
+        + (f"repeated up to {noise['retries']} times, then kept" if noise["retries"] else
+           "kept (--quick repeats none)") + " and marked `*`.",
         f"- Ratios are medians of per-round ratios t / t_{result['reference']} over the rounds "
         f"where neither run was disturbed, with their [min-max]; rounds that disagree by more "
         f"than x{noise['spread_limit']} print **unreliable**, fewer than two clean rounds "

@@ -8,7 +8,8 @@ Requests:
 
 - ``{"op": "ready"}``: answered once the contender's library is imported
   (all workers import at once, before anything is timed);
-- ``{"op": "prepare", "case": {...}, "weights": path}``: build the job, do one
+- ``{"op": "prepare", "case": {...}, "data": path, "weights": path}``: read
+  the case's data (``workloads.save``), build the job, do one
   untimed run from the initial weights (warm-up: imports, compiles, caches)
   and save the final weights of the case's checked run (that run, or its
   first steps: ``Case.checked``) to ``path`` (.npy) for the cross-check;
@@ -32,7 +33,7 @@ import numpy as np
 
 from . import machine, timing
 from .contenders import by_name
-from .workloads import Case, disagreement, flat, initial_weights, load, prefix
+from .workloads import Case, disagreement, flat, initial_weights, prefix, read
 
 class Session:
     """The worker's state: its contender, the prepared case and its job."""
@@ -44,9 +45,9 @@ class Session:
     def ready(self):
         return {}
 
-    def prepare(self, case, weights):
+    def prepare(self, case, data, weights):
         self.case = Case(**{**case, "sizes": tuple(case["sizes"])})
-        self.data = load(self.case)
+        self.data = read(data)
         start = time.perf_counter()
         init = initial_weights(self.case)
         self.job = by_name(self.name).make(self.case, self.data, init, self.threads)
