@@ -130,6 +130,15 @@ def check_text(result, case, name, check, repeat):
     return text + ("" if check <= tol else " **FAIL**")
 
 
+def targets_text(result):
+    return (f"From this run's own numbers: {result['reference']} against the peer the target "
+            f"names (else the fastest peer of the case, least median seconds), medians of "
+            f"per-round ratios; an unreliable or disturbed ratio is no result. Floors as above; "
+            f"speed-ups are median seconds at 1 thread / at 2 threads."
+            + (" Quick mode: smaller runs than the targets are set for." if result["quick"]
+               else ""))
+
+
 def short_check_text(result):
     """The note on cases cross-checked on their first steps (``Case.checked``)."""
     short = [f"{c['name']} (first {c['check_steps']} steps)" for c in result["cases"]
@@ -243,6 +252,10 @@ def render(result):
                       race_table(result, t, row)]
     if any(rows_at(result, t, races=True) for t in result["threads"]):
         parts.append(f"![accuracy vs seconds]({FIGURES['race']})")
+    from .targets import table as targets_table    # it builds on this module's helpers
+    targets = targets_table(result)
+    if targets:
+        parts += ["## Targets of the performance issue", targets_text(result), targets]
     parts += ["## Same computation: final weights against "
               f"{result['reference']}",
               f"||w - w_ref|| / ||w_ref - w_0|| after one run from the same initial weights: "

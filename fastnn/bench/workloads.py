@@ -101,7 +101,7 @@ QUICK = {c.name: c for c in [
     replace(FULL["digits"], epochs=2),
     replace(FULL["mnist-sgd-b32"], n=1600),
     replace(FULL["mnist-adam-b1"], n=200),
-    replace(FULL["mnist5k"], epochs=4, target=0.92),
+    replace(FULL["mnist5k"], epochs=3, target=0.91),
 ]}
 
 
