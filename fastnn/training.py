@@ -3,7 +3,9 @@
 An epoch of the compiled backends is a few kernel calls (``train_epoch`` on
 consecutive chunks of its steps, each a few milliseconds of work, so that
 Ctrl-C is seen quickly): index order, batch gather, forward, backward and
-optimizer update all run without Python. The per-step path (``fast=False``,
+optimizer update all run without Python. When nothing needs Python between
+epochs, one call runs as many whole epochs as fit in a chunk
+(:func:`_grouped_epochs`: tiny data, many epochs). The per-step path (``fast=False``,
 and the NumPy backend) composes the same kernels from Python and is the fast
 path's reference.
 """
@@ -75,6 +77,13 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     work and returns the History with ``interrupted=True``: an epoch cut short
     is undone, so the parameters, the optimizer (t, state) and the History
     all stand at the end of the last completed epoch.
+
+    With a compiled backend, fast=True, no validation data, callbacks or line
+    search, closed-form schedules and N a multiple of B, epochs run in groups
+    of one kernel call each (same results bit for bit; see
+    :func:`_grouped_epochs`): Ctrl-C is then seen at the end of a group, whose
+    epochs are all kept, and each epoch's History time is its group's wall
+    time divided evenly.
     """
     opt = _optimizer(optimizer)
     opt.check_backend(net.backend_name, "the network")
