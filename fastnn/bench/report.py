@@ -7,7 +7,7 @@ from statistics import median
 import numpy as np
 
 from ..tuning import markdown_table
-from . import machine, timing
+from . import machine, targets, timing
 from .machine import BLAS_OVERRIDES
 
 FIGURES = {"cases": "docs/benchmarks.png", "race": "docs/mnist5k.png"}
@@ -32,16 +32,12 @@ def fmt(x, digits=3):
     return f"{x:.{digits}g}" if 1e-4 <= abs(x) < 1e5 or x == 0 else f"{x:.{digits - 1}e}"
 
 
-def clean_runs(entry):
-    """The runs that count for ratios: all, except races that never reached the target."""
-    return [r for r in entry["runs"] if r.get("reached", True)]
-
-
 def ratio_of(row, name, reference):
     contenders = row["contenders"]
     if name not in contenders or reference not in contenders:
         return None
-    return timing.ratio(clean_runs(contenders[name]), clean_runs(contenders[reference]))
+    return timing.ratio(timing.clean_runs(contenders[name]),
+                        timing.clean_runs(contenders[reference]))
 
 
 def ratio_text(r):
@@ -106,7 +102,7 @@ def race_table(result, threads, row):
     lines = {"contender": [], f"s to {case['target']:.0%}": [], "epochs": [],
              "best accuracy": [], f"time / {ref}": []}
     for name, entry in row["contenders"].items():
-        reached = clean_runs(entry)
+        reached = timing.clean_runs(entry)
         lines["contender"].append(name)
         lines[f"s to {case['target']:.0%}"].append(
             f"{seconds_text({'runs': reached})} [{fmt(min(r['seconds'] for r in reached))}-"
@@ -128,6 +124,17 @@ def check_text(result, case, name, check, repeat):
     if repeat > result["check_tolerance"]:
         return text + f" **FAIL: timed runs differ by {fmt(repeat, 2)}**"
     return text + ("" if check <= tol else " **FAIL**")
+
+
+def targets_table(judged):
+    """:func:`targets.judge`'s rows as a table, with a count of those met."""
+    measured = {"ratio": ratio_text, "times": lambda x: f"{x:.2f}x",
+                "us": lambda x: f"{x:.3g} us", "plain": fmt}
+    met = sum(verdict == "met" for _, _, verdict in judged)
+    return (f"{met} of {len(judged)} targets met.\n\n"
+            + markdown_table({"target": [t for t, _, _ in judged],
+                              "measured": [measured[kind](x) for _, (kind, x), _ in judged],
+                              "met/missed": [v for _, _, v in judged]}))
 
 
 def targets_text(result):
@@ -252,10 +259,10 @@ def render(result):
                       race_table(result, t, row)]
     if any(rows_at(result, t, races=True) for t in result["threads"]):
         parts.append(f"![accuracy vs seconds]({FIGURES['race']})")
-    from .targets import table as targets_table    # it builds on this module's helpers
-    targets = targets_table(result)
-    if targets:
-        parts += ["## Targets of the performance issue", targets_text(result), targets]
+    judged = targets.judge(result)
+    if judged:
+        parts += ["## Targets of the performance issue", targets_text(result),
+                  targets_table(judged)]
     parts += ["## Same computation: final weights against "
               f"{result['reference']}",
               f"||w - w_ref|| / ||w_ref - w_0|| after one run from the same initial weights: "
@@ -275,5 +282,6 @@ def one_line(row, reference):
     """A case's result in one line, for the terminal."""
     parts = [f"{row['case']} [{row['threads']} thr] floor {fmt(row['floor']['floor_s'])} s"]
     for name, entry in row["contenders"].items():
-        parts.append(f"{name} {seconds_text({'runs': clean_runs(entry) or entry['runs']})} s")
+        runs = timing.clean_runs(entry) or entry["runs"]
+        parts.append(f"{name} {seconds_text({'runs': runs})} s")
     return "; ".join(parts + [f"{n} FAILED" for n in row["failed"]])

@@ -10,7 +10,7 @@ median seconds at 2 threads (the two are measured in different phases, so
 there are no common rounds).
 """
 from . import timing
-from .report import clean_runs, fmt, markdown_table, ratio_text
+from .timing import clean_runs
 
 JAX_SCAN = "JAX lax.scan"
 FASTEST = None                  # the fastest peer of the case
@@ -30,8 +30,9 @@ SPEEDUP_CASES = ("mnist-sgd-full", "mnist-adam-full", "mnist-sgd-b256", "mnist-a
 
 
 def judge(result):
-    """[(target, measured, verdict)] for every target the run measured;
-    verdict is "met", "missed" or "no result"."""
+    """[(target, measured, verdict)] for every target the run measured:
+    measured is (kind, value), kind "ratio" (a :func:`timing.ratio` dict),
+    "plain", "us" or "times"; verdict "met", "missed" or "no result"."""
     ref = result["reference"]
     cases = {c["name"]: c for c in result["cases"]}
     peers = {c["name"] for c in result["contenders"] if c["kind"] == "peer"}
@@ -45,13 +46,13 @@ def judge(result):
             rows.append(ratio_target(row, ref, peers, where))
         if row["case"] in FLOOR:
             ratio = median_seconds(entry) / row["floor"]["floor_s"]
-            rows.append((f"{where}: {ref} <= {FLOOR[row['case']]}x the floor", fmt(ratio),
+            rows.append((f"{where}: {ref} <= {FLOOR[row['case']]}x the floor", ("plain", ratio),
                          verdict(ratio <= FLOOR[row["case"]])))
         if row["case"] in EPOCH_SECONDS:
             limit = EPOCH_SECONDS[row["case"]]
             per_epoch = median_seconds(entry) / cases[row["case"]]["epochs"]
             rows.append((f"{where}: {ref} <= {limit * 1e6:g} us per epoch",
-                         f"{per_epoch * 1e6:.3g} us", verdict(per_epoch <= limit)))
+                         ("us", per_epoch * 1e6), verdict(per_epoch <= limit)))
     return [r for r in rows if r is not None] + speedups(result, ref)
 
 
@@ -65,7 +66,7 @@ def ratio_target(row, ref, peer_names, where):
         return None
     r = timing.ratio(clean_runs(row["contenders"][ref]), clean_runs(row["contenders"][peer]))
     judged = "no result" if r["verdict"] != "ok" else verdict(r["median"] <= limit)
-    return f"{where}: {ref} <= {limit}x {peer}", ratio_text(r), judged
+    return f"{where}: {ref} <= {limit}x {peer}", ("ratio", r), judged
 
 
 def speedups(result, ref):
@@ -76,7 +77,7 @@ def speedups(result, ref):
     for case in SPEEDUP_CASES:
         if (case, 1) in seconds and (case, 2) in seconds:
             s = seconds[case, 1] / seconds[case, 2]
-            rows.append((f"{case}: {ref} 1 thr / 2 thr >= {SPEEDUP}x", f"{s:.2f}x",
+            rows.append((f"{case}: {ref} 1 thr / 2 thr >= {SPEEDUP}x", ("times", s),
                          verdict(s >= SPEEDUP)))
     return rows
 
@@ -87,16 +88,3 @@ def median_seconds(entry):
 
 def verdict(ok):
     return "met" if ok else "missed"
-
-
-def table(result):
-    """The targets as a markdown table, with a count of met ones; None when
-    the run measured none."""
-    rows = judge(result)
-    if not rows:
-        return None
-    met = sum(v == "met" for _, _, v in rows)
-    return (f"{met} of {len(rows)} targets met.\n\n"
-            + markdown_table({"target": [t for t, _, _ in rows],
-                              "measured": [m for _, m, _ in rows],
-                              "met/missed": [v for _, _, v in rows]}))
