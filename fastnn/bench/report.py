@@ -211,7 +211,8 @@ def method_section(result):
         f"process's CPU affinity, which sizes XLA's pool). {result['rounds']} interleaved "
         f"rounds; round r runs the contenders in the order rotated by r.",
         "- Before its rounds each contender does one untimed run from the shared initial "
-        "weights (imports, compiles, caches); its final weights are the cross-check below.",
+        "weights (imports, compiles, caches; JAX keeps its compiled programs in its "
+        "persistent cache, ~/.cache/fastnn/jax); its final weights are the cross-check below.",
         f"- Around every timed run the worker reads the CPU time of the whole machine "
         f"(/proc/stat) and its own: a run during which other processes used more than "
         f"{noise['core_fraction']} of a core is **disturbed**, "
