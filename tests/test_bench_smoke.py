@@ -249,3 +249,32 @@ def test_bench_quick_finishes_in_a_minute(tmp_path):
             break
     assert walls[0] < 150 and walls[-1] < 60, walls
     assert (tmp_path / "BENCHMARKS.md").read_text().count("Targets of the performance issue") == 1
+
+
+def test_wide_is_chaotic_over_its_run_but_not_over_its_checked_steps():
+    """Why ``wide`` is cross-checked on its first steps: in float64 alone, two
+    runs whose initial weights differ by float32 rounding (6e-8 relative) end
+    further apart than the cross-check's tolerance after the whole run (0.046),
+    and well within it after the checked steps (1.3e-5)."""
+    import fastnn
+    case = workloads.FULL["wide"]
+    data, init = workloads.load(case), workloads.initial_weights(case)
+    base = [(W.astype(np.float64), b.astype(np.float64)) for W, b in init]
+    rng = np.random.default_rng(0)      # other draws: 0.005-0.05 apart after 20 steps
+    starts = [base, [(W * (1 + 6e-8 * rng.standard_normal(W.shape)), b) for W, b in base]]
+
+    def run(start, steps):
+        net = fastnn.MLP(list(case.sizes), activation=case.activation, output=case.output,
+                         dtype="float64")
+        for layer, (W, b) in zip(net.layers, start):
+            layer.W[...], layer.b[...] = W, b
+        rows = steps * case.batch
+        fastnn.fit(net, data.X[:rows].astype(np.float64), data.T[:rows].astype(np.float64),
+                   fastnn.optim.get(case.optimizer, lr=case.lr), batch_size=case.batch,
+                   shuffle=False)
+        return net.params.copy()
+    w0 = workloads.flat(starts[0])
+    for steps, low, high in ((case.steps, suite.CHECK_TOLERANCE, 1.0),
+                             (case.check_steps, 0.0, suite.CHECK_TOLERANCE / 10)):
+        a, b = (run(start, steps) for start in starts)
+        assert low < workloads.disagreement(b, a, w0) < high, steps

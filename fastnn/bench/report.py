@@ -154,9 +154,9 @@ def short_check_text(result):
         return []
     return [f"Checked on their first steps: {', '.join(short)}. Their whole run is chaotic "
             f"in float32: any two float32 computations of it (backends, BLAS thread counts, "
-            f"peers) end 0.05-0.09 apart, and so do two float64 runs whose initial weights "
-            f"differ by float32 rounding (6e-8), so the whole run's weights cannot tell a "
-            f"different rule from rounding. Adam's first step moves every weight by +-eta "
+            f"peers) end 0.05-0.09 apart, and two float64 runs whose initial weights differ "
+            f"by float32 rounding (6e-8) 0.005-0.05 apart, so the whole run's weights cannot "
+            f"tell a different rule from rounding. Adam's first step moves every weight by +-eta "
             f"(flipping ReLU patterns), and a weight whose gradient is at rounding level "
             f"moves by +-eta either way; the first steps are still within the tolerance."]
 
