@@ -131,7 +131,7 @@ def build_parser():
     bench.add_argument("--contenders", nargs="+", metavar="NAME", help="contenders to time "
                        "(default: all installed), e.g. 'fastnn[cython]' 'PyTorch eager'")
     bench.add_argument("--rounds", type=int, help="interleaved rounds (default: 5; --quick: 3)")
-    bench.add_argument("--out", default=".", help="folder for BENCHMARKS.md, benchmarks.json "
+    bench.add_argument("--out", "--out-dir", dest="out", default=".", help="folder for BENCHMARKS.md, benchmarks.json "
                        "and docs/*.png (default: current folder)")
     bench.set_defaults(run=run_bench)
 

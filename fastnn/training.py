@@ -3,7 +3,9 @@
 An epoch of the compiled backends is a few kernel calls (``train_epoch`` on
 consecutive chunks of its steps, each a few milliseconds of work, so that
 Ctrl-C is seen quickly): index order, batch gather, forward, backward and
-optimizer update all run without Python. The per-step path (``fast=False``,
+optimizer update all run without Python. When nothing needs Python between
+epochs, one call runs as many whole epochs as fit in a chunk
+(:func:`_grouped_epochs`: tiny data, many epochs). The per-step path (``fast=False``,
 and the NumPy backend) composes the same kernels from Python and is the fast
 path's reference.
 """
@@ -76,6 +78,13 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     work and returns the History with ``interrupted=True``: an epoch cut short
     is undone, so the parameters, the optimizer (t, state) and the History
     all stand at the end of the last completed epoch.
+
+    With a compiled backend, fast=True, no validation data, callbacks or line
+    search, closed-form schedules and N a multiple of B, epochs run in groups
+    of one kernel call each (same results bit for bit; see
+    :func:`_grouped_epochs`): Ctrl-C is then seen at the end of a group, whose
+    epochs are all kept, and each epoch's History time is its group's wall
+    time divided evenly.
     """
     opt = _optimizer(optimizer)
     opt.check_backend(net.backend_name, "the network")
@@ -114,7 +123,14 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
     with deferred_interrupts() as interrupts:
         checkpoint = _Checkpoint(net, state, needed=steps > chunk or not interrupts.deferred)
         try:
-            for epoch in range(initial_epoch, initial_epoch + epochs):
+            first = initial_epoch
+            if _epoch_group(net, X, B, fast, line_search, val, callbacks, schedule, schedule_unit,
+                            momentum_schedule, chunk // steps) > 1:
+                first = _grouped_epochs(net, X, Y, w, B, state, opt, schedule, schedule_unit,
+                                        momentum_schedule, shuffled, shuffle, chunk // steps,
+                                        (initial_epoch, initial_epoch + epochs), batch_sizes,
+                                        work, history, bar, checkpoint, interrupts)
+            for epoch in range(first, initial_epoch + epochs):
                 start = time.perf_counter()
                 order = shuffled(epoch, len(X)) if shuffle else np.arange(len(X))
                 lrs, betas = _step_values(opt, schedule, schedule_unit, momentum_schedule,
@@ -209,6 +225,81 @@ def _chunked_epoch(net, X, Y, w, order, B, state, lrs, betas, losses, work, fast
         if n < c1 - c0:
             break
     return done
+
+
+def _epoch_group(net, X, B, fast, line_search, val, callbacks, schedule, unit,
+                 momentum_schedule, group):
+    """Epochs per kernel call: ``group`` (those whose steps fit in one chunk)
+    when nothing needs Python between epochs -- a compiled backend with
+    fast=True, no line search, no validation data, no callbacks, closed-form
+    schedules (``values``, not validation-driven) and N a multiple of B (so
+    that one call's steps are whole epochs) -- else 1."""
+    def closed_form(s):
+        return s is None or (hasattr(s, "values") and not getattr(s, "is_validation_driven", False))
+    simple = (fast and line_search is None and net.backend_name != "numpy" and val is None
+              and not callbacks and len(X) % B == 0)
+    return group if simple and closed_form(schedule) and closed_form(momentum_schedule) else 1
+
+
+def _grouped_epochs(net, X, Y, w, B, state, opt, schedule, unit, momentum_schedule, shuffled,
+                    shuffle, group, epochs, batch_sizes, work, history, bar, checkpoint,
+                    interrupts):
+    """Epochs ``epochs[0]`` .. ``epochs[1] - 1`` in groups of at most ``group``:
+    one ``train_epoch`` call runs a group's epochs, their orders (each epoch's
+    own, as in the per-epoch path) and per-step rates concatenated; the
+    results are the per-epoch path's bit for bit. Each epoch's loss is the
+    weighted mean of its steps' losses, its lr that of its first step, its
+    time the group's wall time divided evenly among the group's epochs.
+
+    An interrupt is seen between groups (a call is at most a chunk of work),
+    so every epoch of a group is kept; a KeyboardInterrupt raised while a
+    group runs (interrupts not deferred) undoes the group to its start.
+    Returns the epoch the per-epoch loop goes on from: ``epochs[1]``, or an
+    epoch whose rates are not valid (that loop trains up to it and raises)."""
+    steps = len(batch_sizes)
+    losses = np.empty(group * steps)
+    epoch, end = epochs
+    while epoch < end:
+        start, size = time.perf_counter(), min(group, end - epoch)
+        try:
+            lrs, betas = _step_values(opt, schedule, unit, momentum_schedule, epoch, steps, size)
+        except ValueError:
+            return epoch
+        order = np.concatenate([shuffled(e, len(X)) for e in range(epoch, epoch + size)]) \
+            if shuffle else np.tile(np.arange(len(X)), size)
+        checkpoint.take()
+        interrupts.critical = True
+        done = _run_epoch(net, X, Y, w, order, B, state, lrs, betas, losses[:size * steps],
+                          work, True, None)
+        checkpoint.release()
+        history.steps += done
+        _record_group(history, losses[:done - done % steps], batch_sizes, lrs, len(X),
+                      (time.perf_counter() - start) / size)
+        if done < size * steps:
+            _diverged((), epoch + done // steps, done % steps)
+        interrupts.critical = False
+        bar.update(_last(history), n=size)
+        interrupts.critical = True
+        if interrupts.requested:
+            history.interrupted = True
+            return end
+        epoch += size
+    return end
+
+
+def _record_group(history, losses, batch_sizes, lrs, n, seconds):
+    """Append the whole epochs whose step losses are ``losses`` to ``history``
+    (each loss computed as :func:`_record`'s caller computes one epoch's)."""
+    steps = len(batch_sizes)
+    epochs = len(losses) // steps
+    if steps == 1:
+        loss = losses * batch_sizes[0] / n
+    else:
+        loss = [losses[s:s + steps] @ batch_sizes / n for s in range(0, len(losses), steps)]
+    history.epochs += epochs
+    history.loss.extend(np.asarray(loss, dtype=np.float64).tolist())
+    history.lr.extend(lrs[:epochs * steps:steps].tolist())
+    history.time.extend([seconds] * epochs)
 
 
 class _Checkpoint:
@@ -340,19 +431,20 @@ def _optimizer(optimizer):
     return optimizer
 
 
-def _step_values(opt, schedule, unit, momentum_schedule, epoch, steps):
-    """Per-step learning rates and betas of one epoch (float64 arrays)."""
+def _step_values(opt, schedule, unit, momentum_schedule, epoch, steps, epochs=1):
+    """Per-step learning rates and betas of ``epochs`` epochs from ``epoch``
+    (float64 arrays of steps * epochs values)."""
     if schedule is None:
-        lrs = np.full(steps, opt.lr)
+        lrs = np.full(steps * epochs, opt.lr)
     elif unit == "epoch" or getattr(schedule, "is_validation_driven", False):
-        lrs = np.full(steps, _schedule_values(schedule, "schedule", epoch, 1)[0])
+        lrs = np.repeat(_schedule_values(schedule, "schedule", epoch, epochs), steps)
     else:
-        lrs = _schedule_values(schedule, "schedule", opt.t, steps)
+        lrs = _schedule_values(schedule, "schedule", opt.t, steps * epochs)
     if not np.all(np.isfinite(lrs)) or np.any(lrs < 0):
         raise ValueError(f"schedule gave a learning rate that is negative or not finite "
                          f"in epoch {epoch}")
     betas = (np.empty(0) if momentum_schedule is None
-             else _schedule_values(momentum_schedule, "momentum_schedule", opt.t, steps))
+             else _schedule_values(momentum_schedule, "momentum_schedule", opt.t, steps * epochs))
     if not np.all((betas >= 0) & (betas < 1)):
         raise ValueError(f"momentum_schedule gave a beta outside [0, 1) in epoch {epoch}")
     return lrs, betas

@@ -12,6 +12,7 @@ epochs), ``weights()`` ([(W, b)] now, for the cross-check) and
 ``predict(X)`` (class labels, for the races).
 """
 import importlib.util
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -137,6 +138,7 @@ class Jax:
         import jax
         import jax.numpy as jnp
         import optax
+        use_compile_cache(jax)
         self.jax, self.case, self.init = jax, case, init
         act = {"tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu}[case.activation]
         loss_of = jax_loss(jax, case.output)
@@ -193,6 +195,15 @@ class Jax:
 
     def predict(self, X):
         return np.asarray(self.forward(self.carry[0], X).argmax(axis=1))
+
+
+def use_compile_cache(jax):
+    """JAX's persistent compilation cache in the user's cache folder: a second
+    ``fastnn bench`` skips XLA's compiles (seconds per case; never timed)."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    jax.config.update("jax_compilation_cache_dir", os.path.join(home, "fastnn", "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def jax_loss(jax, output):
@@ -366,7 +377,16 @@ def everyone():
 
 
 def by_name(name):
-    return next(c for c in everyone() if c.name == name)
+    """The contender called ``name``; a peer's worker never imports fastnn's
+    compiled backends, a fastnn worker only its own."""
+    peer = next((c for c in PEERS if c.name == name), None)
+    if peer is not None:
+        return peer
+    from .._kernels import BACKENDS
+    backend = name.removeprefix("fastnn[").removesuffix("]")
+    if name != f"fastnn[{backend}]" or backend not in BACKENDS:
+        raise ValueError(f"unknown contender {name!r}")
+    return _fastnn(backend)
 
 
 def reference_name():

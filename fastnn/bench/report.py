@@ -7,7 +7,7 @@ from statistics import median
 import numpy as np
 
 from ..tuning import markdown_table
-from . import machine, timing
+from . import machine, targets, timing
 from .machine import BLAS_OVERRIDES
 
 FIGURES = {"cases": "docs/benchmarks.png", "race": "docs/mnist5k.png"}
@@ -32,16 +32,12 @@ def fmt(x, digits=3):
     return f"{x:.{digits}g}" if 1e-4 <= abs(x) < 1e5 or x == 0 else f"{x:.{digits - 1}e}"
 
 
-def clean_runs(entry):
-    """The runs that count for ratios: all, except races that never reached the target."""
-    return [r for r in entry["runs"] if r.get("reached", True)]
-
-
 def ratio_of(row, name, reference):
     contenders = row["contenders"]
     if name not in contenders or reference not in contenders:
         return None
-    return timing.ratio(clean_runs(contenders[name]), clean_runs(contenders[reference]))
+    return timing.ratio(timing.clean_runs(contenders[name]),
+                        timing.clean_runs(contenders[reference]))
 
 
 def ratio_text(r):
@@ -106,7 +102,7 @@ def race_table(result, threads, row):
     lines = {"contender": [], f"s to {case['target']:.0%}": [], "epochs": [],
              "best accuracy": [], f"time / {ref}": []}
     for name, entry in row["contenders"].items():
-        reached = clean_runs(entry)
+        reached = timing.clean_runs(entry)
         lines["contender"].append(name)
         lines[f"s to {case['target']:.0%}"].append(
             f"{seconds_text({'runs': reached})} [{fmt(min(r['seconds'] for r in reached))}-"
@@ -128,6 +124,41 @@ def check_text(result, case, name, check, repeat):
     if repeat > result["check_tolerance"]:
         return text + f" **FAIL: timed runs differ by {fmt(repeat, 2)}**"
     return text + ("" if check <= tol else " **FAIL**")
+
+
+def targets_table(judged):
+    """:func:`targets.judge`'s rows as a table, with a count of those met."""
+    measured = {"ratio": ratio_text, "times": lambda x: f"{x:.2f}x",
+                "us": lambda x: f"{x:.3g} us", "plain": fmt}
+    met = sum(verdict == "met" for _, _, verdict in judged)
+    return (f"{met} of {len(judged)} targets met.\n\n"
+            + markdown_table({"target": [t for t, _, _ in judged],
+                              "measured": [measured[kind](x) for _, (kind, x), _ in judged],
+                              "met/missed": [v for _, _, v in judged]}))
+
+
+def targets_text(result):
+    return (f"From this run's own numbers: {result['reference']} against the peer the target "
+            f"names (else the fastest peer of the case, least median seconds), medians of "
+            f"per-round ratios; an unreliable or disturbed ratio is no result. Floors as above; "
+            f"speed-ups are median seconds at 1 thread / at 2 threads."
+            + (" Quick mode: smaller runs than the targets are set for." if result["quick"]
+               else ""))
+
+
+def short_check_text(result):
+    """The note on cases cross-checked on their first steps (``Case.checked``)."""
+    short = [f"{c['name']} (first {c['check_steps']} steps)" for c in result["cases"]
+             if c.get("check_steps")]
+    if not short:
+        return []
+    return [f"Checked on their first steps: {', '.join(short)}. Their whole run is chaotic "
+            f"in float32: any two float32 computations of it (backends, BLAS thread counts, "
+            f"peers) end 0.05-0.09 apart, and two float64 runs whose initial weights differ "
+            f"by float32 rounding (6e-8) 0.005-0.05 apart, so the whole run's weights cannot "
+            f"tell a different rule from rounding. Adam's first step moves every weight by +-eta "
+            f"(flipping ReLU patterns), and a weight whose gradient is at rounding level "
+            f"moves by +-eta either way; the first steps are still within the tolerance."]
 
 
 def check_table(result):
@@ -180,11 +211,13 @@ def method_section(result):
         f"process's CPU affinity, which sizes XLA's pool). {result['rounds']} interleaved "
         f"rounds; round r runs the contenders in the order rotated by r.",
         "- Before its rounds each contender does one untimed run from the shared initial "
-        "weights (imports, compiles, caches); its final weights are the cross-check below.",
+        "weights (imports, compiles, caches; JAX keeps its compiled programs in its "
+        "persistent cache, ~/.cache/fastnn/jax); its final weights are the cross-check below.",
         f"- Around every timed run the worker reads the CPU time of the whole machine "
         f"(/proc/stat) and its own: a run during which other processes used more than "
-        f"{noise['core_fraction']} of a core is **disturbed**, repeated up to "
-        f"{noise['retries']} times, then kept and marked `*`.",
+        f"{noise['core_fraction']} of a core is **disturbed**, "
+        + (f"repeated up to {noise['retries']} times, then kept" if noise["retries"] else
+           "kept (--quick repeats none)") + " and marked `*`.",
         f"- Ratios are medians of per-round ratios t / t_{result['reference']} over the rounds "
         f"where neither run was disturbed, with their [min-max]; rounds that disagree by more "
         f"than x{noise['spread_limit']} print **unreliable**, fewer than two clean rounds "
@@ -227,6 +260,10 @@ def render(result):
                       race_table(result, t, row)]
     if any(rows_at(result, t, races=True) for t in result["threads"]):
         parts.append(f"![accuracy vs seconds]({FIGURES['race']})")
+    judged = targets.judge(result)
+    if judged:
+        parts += ["## Targets of the performance issue", targets_text(result),
+                  targets_table(judged)]
     parts += ["## Same computation: final weights against "
               f"{result['reference']}",
               f"||w - w_ref|| / ||w_ref - w_0|| after one run from the same initial weights: "
@@ -234,7 +271,7 @@ def render(result):
               f"adds eps in the 'epsilon-hat' form, a different rule: <= "
               f"{result['eps_hat_tolerance']}. Every timed run must also end within "
               f"{result['check_tolerance']} of the contender's checked run (the same run "
-              f"repeated), else **FAIL**.", check_table(result)]
+              f"repeated), else **FAIL**.", *short_check_text(result), check_table(result)]
     failures = [f"{r['case']} ({r['threads']} threads): {name} failed: {err}"
                 for r in result["results"] for name, err in r["failed"].items()]
     if result["notes"] or failures:
@@ -246,5 +283,6 @@ def one_line(row, reference):
     """A case's result in one line, for the terminal."""
     parts = [f"{row['case']} [{row['threads']} thr] floor {fmt(row['floor']['floor_s'])} s"]
     for name, entry in row["contenders"].items():
-        parts.append(f"{name} {seconds_text({'runs': clean_runs(entry) or entry['runs']})} s")
+        runs = timing.clean_runs(entry) or entry["runs"]
+        parts.append(f"{name} {seconds_text({'runs': runs})} s")
     return "; ".join(parts + [f"{n} FAILED" for n in row["failed"]])

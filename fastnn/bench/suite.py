@@ -61,12 +61,17 @@ class Worker:
         self.send(op, **request)
         return self.receive()
 
-    def close(self):
+    def quit(self):
+        """Ask the worker to exit (all workers are asked before any is waited for)."""
         if self.process.poll() is None:
             try:
-                self.call("quit")
-            except (RuntimeError, OSError, ValueError):
+                self.send("quit")
+                self.process.stdin.close()
+            except (OSError, ValueError):
                 pass
+
+    def close(self):
+        self.quit()
         self.process.wait(timeout=30)
 
 
@@ -100,7 +105,7 @@ def run(cases=None, threads=None, quick=False, out_dir=".", contenders=None, rou
               "quick": quick, "date": time.strftime("%Y-%m-%d %H:%M %Z"), "rounds": rounds,
               "threads": list(threads), "reference": reference_name(),
               "check_tolerance": CHECK_TOLERANCE, "eps_hat_tolerance": EPS_HAT_TOLERANCE,
-              "noise": noise_rules(),
+              "noise": noise_rules(quick),
               "contenders": [{"name": c.name, "kind": c.kind, "eps_hat": c.eps_hat} for c in present],
               "notes": [f"{c.name}: `{c.needs}` is not installed, not measured"
                         for c in chosen if c not in present],
@@ -117,6 +122,7 @@ def run(cases=None, threads=None, quick=False, out_dir=".", contenders=None, rou
 
 
 def measure_threads(threads, plan, present, rounds, scratch, result, progress):
+    retries = result["noise"]["retries"]
     """Every case on ``threads`` threads: one worker per contender, plus the probe."""
     say(f"{threads} thread{'s' * (threads > 1)}: starting {len(present)} workers")
     workers = {c.name: Worker(c.name, threads) for c in present}
@@ -130,23 +136,30 @@ def measure_threads(threads, plan, present, rounds, scratch, result, progress):
         for k, case in enumerate(plan, 1):
             entries = [c.name for c in present if c.applies(case)]
             label = f"[{threads} thr] {case.name} ({k}/{len(plan)})"
-            row = measure_case(case, entries, workers, probe, rounds, scratch, label, progress)
+            row = measure_case(case, entries, workers, probe, rounds, retries, scratch, label,
+                               progress)
             result["pools"][str(threads)].update(row.pop("pools"))
             result["results"].append({"case": case.name, "threads": threads, **row})
             say(report.one_line(result["results"][-1], result["reference"]))
     finally:
         for w in [*workers.values(), probe]:
+            w.quit()
+        for w in [*workers.values(), probe]:
             w.close()
 
 
-def measure_case(case, names, workers, probe, rounds, scratch, label, progress):
+def measure_case(case, names, workers, probe, rounds, retries, scratch, label, progress):
     """Floor, preparation (warm-up run and its final weights, every worker at
     once), cross-check and ``rounds`` interleaved rounds of one case."""
     spec = asdict(case)
     floor = probe.call("floor", case=spec)
     prepared, failed, pools = {}, {}, {}
+    data = scratch / f"{case.name}.npz"
+    if not data.exists():
+        workloads.save(workloads.load(case), data)
     for i, name in enumerate(names):       # all at once: nothing is timed yet
-        workers[name].send("prepare", case=spec, weights=str(scratch / f"weights{i}.npy"))
+        workers[name].send("prepare", case=spec, data=str(data),
+                           weights=str(scratch / f"weights{i}.npy"))
     for i, name in enumerate(names):
         try:
             reply = workers[name].receive()
@@ -165,7 +178,7 @@ def measure_case(case, names, workers, probe, rounds, scratch, label, progress):
         for name in timing.rotated(live, r):
             bar.set_postfix_str(f"{name}, round {r + 1}/{rounds}")
             try:
-                runs[name].append({**timed_run(workers[name], case), "round": r})
+                runs[name].append({**timed_run(workers[name], case, retries), "round": r})
             except RuntimeError as exc:
                 failed[name] = str(exc).splitlines()[0]
             bar.update()
@@ -176,10 +189,10 @@ def measure_case(case, names, workers, probe, rounds, scratch, label, progress):
                            for name in live if name not in failed}}
 
 
-def timed_run(worker, case):
+def timed_run(worker, case, retries):
     """One timed run (a race for races), repeated while disturbed, at most
-    timing.RETRIES more times; the last one is kept, its attempts counted."""
-    for attempt in range(1, timing.RETRIES + 2):
+    ``retries`` more times; the last one is kept, its attempts counted."""
+    for attempt in range(1, retries + 2):
         sample = worker.call("race" if case.is_race else "time")
         if not sample["disturbed"]:
             break
@@ -201,8 +214,11 @@ def cross_check(case, paths):
     return {name: workloads.disagreement(np.load(p), ref, w0) for name, p in paths.items()}
 
 
-def noise_rules():
-    return {"core_fraction": timing.NOISE_CORE_FRACTION, "retries": timing.RETRIES,
+def noise_rules(quick=False):
+    """The noise guard's numbers; --quick repeats no disturbed run (it must
+    finish in a minute on a busy machine too: its runs are marked instead)."""
+    return {"core_fraction": timing.NOISE_CORE_FRACTION,
+            "retries": 0 if quick else timing.RETRIES,
             "spread_limit": timing.SPREAD_LIMIT}
 
 

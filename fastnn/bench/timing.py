@@ -68,6 +68,11 @@ def rotated(items, r):
     return items[k:] + items[:k]
 
 
+def clean_runs(entry):
+    """The runs that count for ratios: all, except races that never reached the target."""
+    return [r for r in entry["runs"] if r.get("reached", True)]
+
+
 def summary(runs):
     """Median, min and max seconds of a contender's runs and how many were disturbed."""
     seconds = [r["seconds"] for r in runs]

@@ -8,9 +8,11 @@ Requests:
 
 - ``{"op": "ready"}``: answered once the contender's library is imported
   (all workers import at once, before anything is timed);
-- ``{"op": "prepare", "case": {...}, "weights": path}``: build the job, do one
+- ``{"op": "prepare", "case": {...}, "data": path, "weights": path}``: read
+  the case's data (``workloads.save``), build the job, do one
   untimed run from the initial weights (warm-up: imports, compiles, caches)
-  and save its final weights to ``path`` (.npy) for the cross-check;
+  and save the final weights of the case's checked run (that run, or its
+  first steps: ``Case.checked``) to ``path`` (.npy) for the cross-check;
 - ``{"op": "time"}``: reset, then one timed run (:func:`timing.timed`), and
   how far its final weights are from the checked run's (``repeat_error``);
 - ``{"op": "race"}``: reset, then timed epochs until the test accuracy
@@ -31,7 +33,7 @@ import numpy as np
 
 from . import machine, timing
 from .contenders import by_name
-from .workloads import Case, disagreement, flat, initial_weights, load
+from .workloads import Case, disagreement, flat, initial_weights, prefix, read
 
 class Session:
     """The worker's state: its contender, the prepared case and its job."""
@@ -43,18 +45,26 @@ class Session:
     def ready(self):
         return {}
 
-    def prepare(self, case, weights):
+    def prepare(self, case, data, weights):
         self.case = Case(**{**case, "sizes": tuple(case["sizes"])})
-        self.data = load(self.case)
+        self.data = read(data)
         start = time.perf_counter()
         init = initial_weights(self.case)
         self.job = by_name(self.name).make(self.case, self.data, init, self.threads)
         setup = time.perf_counter() - start
         warmup = timing.timed(self.job.run)
         self.w0, self.checked = flat(init), flat(self.job.weights())
-        np.save(weights, self.checked)
+        np.save(weights, self.checked if self.case.checked() == self.case else
+                self.check_run(init))
         return {"setup_s": setup, "warmup_s": warmup["seconds"],
                 "pools": machine.thread_pools()}
+
+    def check_run(self, init):
+        """Final weights of the case's checked run, a job of its own."""
+        check = self.case.checked()
+        job = by_name(self.name).make(check, prefix(self.data, check), init, self.threads)
+        job.run()
+        return flat(job.weights())
 
     def repeat_error(self):
         """How far this run's weights are from the cross-checked run's (one
