@@ -4,11 +4,13 @@ rows split between the threads.
 
 At B = 1 a step is memory traffic over the first layer's W_0 (and its
 optimizer states): read for a_0 = W_0 x + b_0, then read and written by the
-update with g = dz_0 x^T. Thread t owns the rows [n t / T, n (t+1) / T) of
-W_0, b_0 and their states for the whole epoch, so its share stays in its own
-cache, and it passes over each row once per step: the update of step s - 1
-(g_ji = dz_j x_i formed inside the rule, no gradient buffer), then while the
-row is in L1 the dot product a_j = W_0[j] . x + b_j of step s. Between two
+update with g = dz_0 x^T. W_0's rows are cut into blocks of up to 8
+(block_rows) and thread t owns the blocks [m t / T, m (t+1) / T) of the m
+blocks, with their b_0 and optimizer states, for the whole epoch, so that its
+share stays in its own cache; it passes over each block once per step: the
+update of step s - 1 (g_ji = dz_j x_i formed inside the rule, no gradient
+buffer), then while the block is in L1 its rows of a_0 = W_0 x + b_0 for
+step s (one single-threaded gemv per block, the same calls for any T). Between two
 barriers, thread 0 alone runs the rest of the step, which is small: the
 upper layers forward, the loss, every dz_k, the update of layers 1..L-1.
 Each row's arithmetic is the same whatever the number of threads, so the
@@ -23,8 +25,7 @@ from libc.math cimport isfinite
 from libc.stdint cimport int64_t
 
 from ._codes cimport HP_BETA1, HP_LR, HP_WEIGHT_DECAY, OPT_SGD
-from ._layers cimport (cy_activation_forward, cy_dense_forward, cy_input_grad, cy_layer_delta,
-                      cy_loss_grad)
+from ._layers cimport cy_dense_forward, cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
 from ._optim cimport Coef, Opt, cy_coefficients, cy_update, state_struct
 
@@ -101,24 +102,6 @@ cdef inline floating* unit(void* region, const Epoch* e, Py_ssize_t k,
     return <floating*>region + e.unit_at[k]
 
 
-cdef inline floating dot(const floating* u, const floating* v, Py_ssize_t n) noexcept nogil:
-    """sum_i u_i v_i in a fixed order that vectorises: 16 partial sums over
-    i mod 16, added in turn, then the tail."""
-    cdef floating part[16]
-    cdef floating total = 0
-    cdef Py_ssize_t i, r, head = n - n % 16
-    for r in range(16):
-        part[r] = 0
-    for i in range(0, head, 16):
-        for r in range(16):
-            part[r] += u[i + r] * v[i + r]
-    for r in range(16):
-        total += part[r]
-    for i in range(head, n):
-        total += u[i] * v[i]
-    return total
-
-
 cdef bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(n):
@@ -148,23 +131,31 @@ cdef void update_rows(Epoch* e, Py_ssize_t k, Py_ssize_t j0, Py_ssize_t j1, cons
                   at(s2, off + j * n_in, params), n_in)
 
 
+cdef inline Py_ssize_t block_rows(Py_ssize_t n_in) noexcept nogil:
+    """Rows of W_0 per block: at most 8192 entries, under OpenBLAS's size for
+    threading a gemv, so that each call stays on its thread."""
+    return max(1, min(8, 8192 // n_in))
+
+
 cdef void first_layer(Epoch* e, Py_ssize_t j0, Py_ssize_t j1, const floating* x,
                       floating* params) noexcept nogil:
-    """A thread's rows j0..j1-1 of layer 0: the pending update (for sample
-    e.x_done), then, when x is not NULL, a_0j = W_0[j] . x + b_j and h_0j."""
-    cdef Py_ssize_t j, n_in = e.sizes[0], n_out = e.sizes[1]
+    """A thread's rows j0..j1-1 of layer 0, block by block while the block is
+    in L1: the pending update (for sample e.x_done), then, when x is not NULL,
+    a_0 = W_0 x + b_0 and h_0 = g(a_0) on the block."""
+    cdef Py_ssize_t n_in = e.sizes[0], n_out = e.sizes[1], rows = block_rows(n_in)
     cdef floating* W = params
     cdef floating* b = params + n_out * n_in
-    cdef floating* a = unit(e.A, e, 0, params)
     cdef const floating* x_done = <const floating*>e.x_done
-    if x_done != NULL:
-        update_rows(e, 0, j0, j1, x_done, e.dense_done, params)
-    if x == NULL:
-        return
-    for j in range(j0, j1):
-        a[j] = dot(W + j * n_in, x, n_in) + b[j]
-    cy_activation_forward(a + j0, unit(e.H, e, 0, params) + j0, j1 - j0, e.acts[0],
-                          <floating>e.alpha)
+    cdef Py_ssize_t j = j0, je
+    while j < j1:
+        je = min(j + rows, j1)
+        if x_done != NULL:
+            update_rows(e, 0, j, je, x_done, e.dense_done, params)
+        if x != NULL:
+            cy_dense_forward(x, W + j * n_in, b + j, 1, n_in, je - j, e.acts[0],
+                             <floating>e.alpha, unit(e.A, e, 0, params) + j,
+                             unit(e.H, e, 0, params) + j)
+        j = je
 
 
 cdef void outer(const floating* u, const floating* v, Py_ssize_t m, Py_ssize_t n,
@@ -238,7 +229,10 @@ cdef void rest_of_step(Epoch* e, Py_ssize_t s, const floating* x, floating* para
 cdef void run(Epoch* e, floating* params) noexcept nogil:
     """The epoch, on each thread of the team (see the module's notes)."""
     cdef int t = thread_num(), T = num_threads()
-    cdef Py_ssize_t s, n = e.sizes[1], j0 = n * t // T, j1 = n * (t + 1) // T
+    cdef Py_ssize_t s, rows = block_rows(e.sizes[0])
+    cdef Py_ssize_t blocks = (e.sizes[1] + rows - 1) // rows
+    cdef Py_ssize_t j0 = rows * (blocks * t // T)
+    cdef Py_ssize_t j1 = min(e.sizes[1], rows * (blocks * (t + 1) // T))
     cdef const floating* x
     for s in range(e.steps):
         x = <const floating*>e.X + e.order[s] * e.sizes[0]
