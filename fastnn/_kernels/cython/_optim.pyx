@@ -230,8 +230,8 @@ cdef bint cy_coefficients(Opt opt, Coef* c) noexcept nogil:
     return True
 
 
-cdef void cy_update(const Coef* c, floating* w, const floating* g, floating s, floating* s1,
-                    floating* s2, Py_ssize_t n) noexcept nogil:
+cdef inline void rule(const Coef* c, floating* w, const floating* g, floating s, floating* s1,
+                      floating* s2, Py_ssize_t n) noexcept nogil:
     """Rule c.code on n entries with gradient s g (see above) and states s1, s2."""
     if c.code == OPT_SGD:
         sgd(w, g, s, s1, s2, n, c)
@@ -253,6 +253,16 @@ cdef void cy_update(const Coef* c, floating* w, const floating* g, floating s, f
         maxprop(w, g, s, s1, s2, n, c)
     elif c.code == OPT_NADAM:
         nadam(w, g, s, s1, s2, n, c)
+
+
+cdef void cy_update(const Coef* c, floating* w, const floating* g, floating s, floating* s1,
+                    floating* s2, Py_ssize_t n) noexcept nogil:
+    """rule(c, w, g, s, s1, s2, n), compiled apart for s = 1 (a gradient
+    buffer), where the product 1 g[i] is g[i] and leaves the loop."""
+    if s == 1:
+        rule(c, w, g, <floating>1, s1, s2, n)
+    else:
+        rule(c, w, g, s, s1, s2, n)
 
 
 cdef void cy_optimizer_step(Opt opt, floating* w, const floating* g,

@@ -1,24 +1,26 @@
 """train_epoch at batch size 1 (stochastic gradient descent): one sample per
 step, the update fused with the gradient's outer product, the first layer's
-rows split between the threads.
+rows split between the threads when the rule keeps a state.
 
-At B = 1 a step is memory traffic over the first layer's W_0 (and its
-optimizer states): read for a_0 = W_0 x + b_0, then read and written by the
-update with g = dz_0 x^T. W_0's rows are cut into blocks of up to 8
-(block_rows) and thread t owns the blocks [m t / T, m (t+1) / T) of the m
-blocks, with their b_0 and optimizer states, for the whole epoch, so that its
-share stays in its own cache; it passes over each block once per step: the
-update of step s - 1 (g_ji = dz_j x_i formed inside the rule, no gradient
-buffer), then while the block is in L1 its rows of a_0 = W_0 x + b_0 for
-step s (one single-threaded gemv per block, the same calls for any T). Between two
-barriers, thread 0 alone runs the rest of the step, which is small: the
-upper layers forward, the loss, every dz_k, the update of layers 1..L-1.
-Each row's arithmetic is the same whatever the number of threads, so the
-results are bit-identical for any T.
+At B = 1 a step is memory traffic over the first layer's W_0 and its
+optimizer states: read for a_0 = W_0 x + b_0, then read and written by the
+update with g = dz_0 x^T. The pass over W_0 is one per step: block by block,
+the update of step s - 1 (g_ji = dz_j x_i formed inside the rule: no
+gradient buffer), then, while the block is in cache, its rows of
+a_0 = W_0 x + b_0 for step s (gemv). Between two barriers, thread 0 alone
+runs the rest of the step, which is small: the upper layers forward, the
+loss, every dz_k, the update of layers 1..L-1.
 
-grads ends holding the last step's gradient, written densely at that step
-only; plain SGD without weight decay skips the rows with dz_j = 0 (their
-update is w -= eta 0 when the row's input is finite).
+With a stateful rule on a large W_0 (Adam: w, m, v are 1.2 MB at 784 x 128,
+more than one core's L2), the blocks have up to 8 rows and thread t owns the
+blocks [m t / T, m (t+1) / T) of the m blocks, with their b_0 and states, for
+the whole epoch, so that its share stays in its own L2. The gemv calls are
+the same for any T and each row's arithmetic too: 1 and 2 threads give the
+same bits. Plain SGD without weight decay runs on one thread with W_0 as one
+block and skips the rows with dz_j = 0 (their update is w -= eta 0 when the
+row's input is finite).
+
+grads ends holding the last step's gradient, written densely at that step.
 """
 from cython.parallel cimport parallel
 from libc.math cimport isfinite
@@ -55,9 +57,14 @@ cdef extern from *:
     void barrier "fastnn_barrier"() noexcept nogil
 
 
-# Below this many entries of W_0 a step is too short for a second thread:
-# two barriers per step would cost more than half the step.
+# Threads split W_0 only when it has this many entries and the rule keeps a
+# state: a barrier costs 1.3 to 6.6 us on the 2-vCPU machine measured, two per
+# step, as much as a whole step of plain SGD (about 7 us at 784 x 128, half of
+# it the gemv) but a fraction of Adam's (about 80 us on one thread).
 DEF MIN_SPLIT = 16384
+# Rows per block when split: at most 8192 entries, under OpenBLAS's size for
+# threading a gemv, so that each call stays on its thread.
+DEF BLOCK_ENTRIES = 8192
 
 
 cdef struct Epoch:
@@ -78,6 +85,7 @@ cdef struct Epoch:
     Coef coef                 # the step's coefficients (known: a known rule)
     bint known
     bint sparse               # plain SGD without weight decay
+    Py_ssize_t block          # rows of W_0 per block
     const double* lrs
     const double* betas       # NULL: no momentum schedule
     double* losses
@@ -131,18 +139,12 @@ cdef void update_rows(Epoch* e, Py_ssize_t k, Py_ssize_t j0, Py_ssize_t j1, cons
                   at(s2, off + j * n_in, params), n_in)
 
 
-cdef inline Py_ssize_t block_rows(Py_ssize_t n_in) noexcept nogil:
-    """Rows of W_0 per block: at most 8192 entries, under OpenBLAS's size for
-    threading a gemv, so that each call stays on its thread."""
-    return max(1, min(8, 8192 // n_in))
-
-
 cdef void first_layer(Epoch* e, Py_ssize_t j0, Py_ssize_t j1, const floating* x,
                       floating* params) noexcept nogil:
     """A thread's rows j0..j1-1 of layer 0, block by block while the block is
     in L1: the pending update (for sample e.x_done), then, when x is not NULL,
     a_0 = W_0 x + b_0 and h_0 = g(a_0) on the block."""
-    cdef Py_ssize_t n_in = e.sizes[0], n_out = e.sizes[1], rows = block_rows(n_in)
+    cdef Py_ssize_t n_in = e.sizes[0], n_out = e.sizes[1], rows = e.block
     cdef floating* W = params
     cdef floating* b = params + n_out * n_in
     cdef const floating* x_done = <const floating*>e.x_done
@@ -229,8 +231,7 @@ cdef void rest_of_step(Epoch* e, Py_ssize_t s, const floating* x, floating* para
 cdef void run(Epoch* e, floating* params) noexcept nogil:
     """The epoch, on each thread of the team (see the module's notes)."""
     cdef int t = thread_num(), T = num_threads()
-    cdef Py_ssize_t s, rows = block_rows(e.sizes[0])
-    cdef Py_ssize_t blocks = (e.sizes[1] + rows - 1) // rows
+    cdef Py_ssize_t s, rows = e.block, blocks = (e.sizes[1] + rows - 1) // rows
     cdef Py_ssize_t j0 = rows * (blocks * t // T)
     cdef Py_ssize_t j1 = min(e.sizes[1], rows * (blocks * (t + 1) // T))
     cdef const floating* x
@@ -271,7 +272,9 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const f
     e.lrs, e.betas, e.losses = &lrs[0], &betas[0] if betas.shape[0] > 0 else NULL, &losses_out[0]
     e.A, e.H, e.D, e.scratch = &A[0], &H[0], &D[0], &scratch[0]
     e.x_done, e.dense_done, e.done, e.stop = NULL, False, e.steps, False
-    cdef int threads = min(max_threads(), sizes[1]) if sizes[0] * sizes[1] >= MIN_SPLIT else 1
+    cdef bint split = not e.sparse and sizes[0] * sizes[1] >= MIN_SPLIT
+    e.block = max(1, min(8, BLOCK_ENTRIES // sizes[0])) if split else sizes[1]
+    cdef int threads = min(max_threads(), sizes[1]) if split else 1
     with nogil, parallel(num_threads=threads):
         run(&e, &params[0])
     return e.done
