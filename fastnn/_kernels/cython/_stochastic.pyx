@@ -44,17 +44,20 @@ cdef extern from *:
     static void fastnn_barrier(void) {
         #pragma omp barrier
     }
+    static double fastnn_seconds(void) { return omp_get_wtime(); }
     #else
     static int fastnn_max_threads(void) { return 1; }
     static int fastnn_thread(void) { return 0; }
     static int fastnn_threads(void) { return 1; }
     static void fastnn_barrier(void) {}
+    static double fastnn_seconds(void) { return 0; }
     #endif
     """
     int max_threads "fastnn_max_threads"() noexcept nogil
     int thread_num "fastnn_thread"() noexcept nogil
     int num_threads "fastnn_threads"() noexcept nogil
     void barrier "fastnn_barrier"() noexcept nogil
+    double seconds "fastnn_seconds"() noexcept nogil
 
 
 # Threads split W_0 only when it has this many entries and the rule keeps a
@@ -65,6 +68,9 @@ DEF MIN_SPLIT = 16384
 # Rows per block when split: at most 8192 entries, under OpenBLAS's size for
 # threading a gemv, so that each call stays on its thread.
 DEF BLOCK_ENTRIES = 8192
+# Steps per parallel region, and how often the slower team size is tried again.
+DEF CHUNK = 64
+DEF PROBE = 8
 
 
 cdef struct Epoch:
@@ -97,6 +103,9 @@ cdef struct Epoch:
     bint dense_done           # update every row of W_0 for it (x_done not finite)
     Py_ssize_t done           # updates applied
     bint stop
+    double start              # when the chunk began (seconds)
+    double limit              # leave the chunk once a step takes longer on average (0: never)
+    Py_ssize_t end            # where the chunk stops (earlier when left)
 
 
 cdef inline floating* at(void* buffer, Py_ssize_t offset, floating* like) noexcept nogil:
@@ -228,22 +237,28 @@ cdef void rest_of_step(Epoch* e, Py_ssize_t s, const floating* x, floating* para
     e.dense_done = e.sparse and not all_finite(x, e.sizes[0])
 
 
-cdef void run(Epoch* e, floating* params) noexcept nogil:
-    """The epoch, on each thread of the team (see the module's notes)."""
+cdef void run(Epoch* e, Py_ssize_t first, floating* params) noexcept nogil:
+    """Steps first..e.end-1 on each thread of the team (see the module's
+    notes), ending with the last pending update of W_0; thread 0 ends the
+    chunk early (e.end) once its steps took longer than e.limit each."""
     cdef int t = thread_num(), T = num_threads()
     cdef Py_ssize_t s, rows = e.block, blocks = (e.sizes[1] + rows - 1) // rows
     cdef Py_ssize_t j0 = rows * (blocks * t // T)
     cdef Py_ssize_t j1 = min(e.sizes[1], rows * (blocks * (t + 1) // T))
     cdef const floating* x
-    for s in range(e.steps):
+    s = first
+    while s < e.end:
         x = <const floating*>e.X + e.order[s] * e.sizes[0]
         first_layer(e, j0, j1, x, params)
         barrier()
         if t == 0:
             rest_of_step(e, s, x, params)
+            if e.limit > 0 and seconds() - e.start > e.limit * (s + 1 - first):
+                e.end = s + 1
         barrier()
         if e.stop:
             return
+        s += 1
     first_layer(e, j0, j1, NULL, params)
 
 
@@ -275,6 +290,31 @@ def stochastic_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const f
     cdef bint split = not e.sparse and sizes[0] * sizes[1] >= MIN_SPLIT
     e.block = max(1, min(8, BLOCK_ENTRIES // sizes[0])) if split else sizes[1]
     cdef int threads = min(max_threads(), sizes[1]) if split else 1
-    with nogil, parallel(num_threads=threads):
-        run(&e, &params[0])
+    with nogil:
+        chunks(&e, threads, &params[0])
     return e.done
+
+
+cdef void chunks(Epoch* e, int threads, floating* params) noexcept nogil:
+    """The epoch in chunks of CHUNK steps, each on ``threads`` threads or one.
+    The results do not depend on the choice (see the module's notes), so it
+    follows the time per step measured: chunk 0 runs on one thread, chunk 1
+    on the team, then each on the faster, the other tried again every PROBE
+    chunks. On a loaded machine a barrier can wait for a time slice
+    (milliseconds): a chunk on the team is left as soon as its steps take
+    longer than on one thread."""
+    cdef Py_ssize_t first = 0, c = 0
+    cdef double per_step[2]
+    cdef int team
+    per_step[0] = per_step[1] = 0
+    while first < e.steps and not e.stop:
+        e.end = min(first + CHUNK, e.steps)
+        team = 1 if c == 0 else threads if c == 1 else (
+            threads if (per_step[1] <= per_step[0]) != (c % PROBE == 0) else 1)
+        e.limit = per_step[0] if team > 1 else 0
+        e.start = seconds()
+        with parallel(num_threads=team):
+            run(e, first, params)
+        per_step[team > 1] = (seconds() - e.start) / (e.end - first)
+        e.x_done = NULL
+        first, c = e.end, c + 1
