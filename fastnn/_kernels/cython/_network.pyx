@@ -18,6 +18,8 @@ from ._layers cimport (cy_dense_backward, cy_dense_forward, cy_input_grad, cy_la
 from ._math cimport floating
 from ._optim cimport Opt, cy_optimizer_step, state_struct
 
+from ._stochastic import stochastic_epoch
+
 from ..epoch import n_steps
 from ..layout import regions
 
@@ -121,9 +123,7 @@ cdef void sgd_backward_step(const Net* net, const floating* X, Py_ssize_t B, flo
     (in D): for each layer from the top, dZ_k and db_k (db in the scratch
     region), dL/dh_{k-1} = dZ_k W_k with the old W_k, then
     W_k -= eta dZ_k^T h_{k-1} and b_k -= eta db_k in place. The weight
-    gradient is never stored: BLAS adds -eta dZ^T h into W (beta = 1); at
-    B = 1 only the rows with dz_j != 0 change (the reference's w -= eta * 0
-    leaves the others as they are), so inactive ReLU units cost nothing."""
+    gradient is never stored: BLAS adds -eta dZ^T h into W (beta = 1)."""
     cdef Py_ssize_t k, j, n_in, n_out
     cdef floating* W
     cdef floating* dZ
@@ -138,25 +138,9 @@ cdef void sgd_backward_step(const Net* net, const floating* X, Py_ssize_t B, flo
                        n_out, net.acts[k], <floating>net.alpha, dZ, db)
         if k > 0:
             cy_input_grad(dZ, W, B, n_in, n_out, block(<floating*>w.D, net, k - 1, B))
-        if B == 1:
-            sparse_rank_one_update(W, dZ, h_prev, n_out, n_in, lr)
-        else:
-            gemm(True, False, n_out, n_in, B, -lr, dZ, n_out, h_prev, n_in, 1, W, n_in)
+        gemm(True, False, n_out, n_in, B, -lr, dZ, n_out, h_prev, n_in, 1, W, n_in)
         for j in range(n_out):
             W[n_out * n_in + j] -= lr * db[j]
-
-
-cdef void sparse_rank_one_update(floating* W, const floating* dz, const floating* h,
-                                 Py_ssize_t n_out, Py_ssize_t n_in, floating lr) noexcept nogil:
-    """W -= eta dz h^T row by row, skipping the rows where dz_j = 0; the same
-    arithmetic as the reference's w -= eta (dz_j h_i)."""
-    cdef Py_ssize_t i, j
-    cdef floating* row
-    for j in range(n_out):
-        if dz[j] != 0:
-            row = W + j * n_in
-            for i in range(n_in):
-                row[i] -= lr * (dz[j] * h[i])
 
 
 cdef bint consecutive(const int64_t* rows, Py_ssize_t n) noexcept nogil:
@@ -220,7 +204,11 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     Batches (and their sample weights ``sw``, when not empty) are taken in
     place when their rows are consecutive, else gathered into the work buffer. SGD without weight decay fuses its update into the
     backward pass (sgd_backward_step) on every step but the last, so that
-    ``grads`` still ends holding the last gradient, as in the reference."""
+    ``grads`` still ends holding the last gradient, as in the reference.
+    Batch size 1 is _stochastic.stochastic_epoch."""
+    if batch_size == 1:
+        return stochastic_epoch(X, Y, sw, order, net, params, grads, opt, lrs, betas,
+                                losses_out, work)
     cdef Net c = net_struct(net)
     cdef Work w = work_struct(net, work, &params[0])
     cdef Opt o = state_struct(opt, &params[0])

@@ -1,4 +1,4 @@
-"""Optimizer updates: one fused in-place loop per rule over a flat buffer,
+"""Optimizer updates: one fused in-place loop per rule over a range of entries,
 with the arithmetic and order of operations of the reference's ``*_update``
 functions (so results are bit for bit the reference's); each state is flushed
 to zero below the smallest normal number before it is used (the contract in
@@ -42,36 +42,41 @@ cdef inline double c2(const double* hp, long t) noexcept nogil:
     return 1.0 - pow(hp[HP_BETA2], <double>t)
 
 
-cdef void sgd(floating* w, const floating* g, floating* s1, floating* s2, Py_ssize_t n,
-              double* hp, long t) noexcept nogil:
+# Every rule below updates n entries with the gradient g_i = s g[i] (s = 1 for
+# a gradient buffer; s = dz_j and g = h for row j of an outer product
+# dz h^T, so that batch size 1 never stores its gradient); s g[i] is the
+# reference's product dz_j h_i, and 1 g[i] is g[i] exactly.
+
+cdef inline void sgd(floating* w, const floating* g, floating s, floating* s1, floating* s2,
+                     Py_ssize_t n, const Coef* c) noexcept nogil:
     """w -= eta g."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd
     cdef Py_ssize_t i
     for i in range(n):
-        w[i] -= lr * decayed(g[i], w[i], wd)
+        w[i] -= lr * decayed(s * g[i], w[i], wd)
 
 
-cdef void momentum(floating* w, const floating* g, floating* u, floating* s2, Py_ssize_t n,
-                   double* hp, long t) noexcept nogil:
+cdef inline void momentum(floating* w, const floating* g, floating s, floating* u, floating* s2,
+                          Py_ssize_t n, const Coef* c) noexcept nogil:
     """u = beta u + g; w -= eta u."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating beta = <floating>hp[HP_BETA1]
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd, beta = <floating>c.b1, ui
     cdef Py_ssize_t i
     for i in range(n):
-        u[i] = flushed(beta * u[i] + decayed(g[i], w[i], wd))
-        w[i] -= lr * u[i]
+        ui = flushed(beta * u[i] + decayed(s * g[i], w[i], wd))
+        u[i] = ui
+        w[i] -= lr * ui
 
 
-cdef void nag(floating* w, const floating* g, floating* u, floating* s2, Py_ssize_t n,
-              double* hp, long t) noexcept nogil:
+cdef inline void nag(floating* w, const floating* g, floating s, floating* u, floating* s2,
+                     Py_ssize_t n, const Coef* c) noexcept nogil:
     """u = beta u + g; w -= eta (beta u + g)."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating beta = <floating>hp[HP_BETA1], gi
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd, beta = <floating>c.b1, gi, ui
     cdef Py_ssize_t i
     for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        u[i] = flushed(beta * u[i] + gi)
-        w[i] -= lr * (beta * u[i] + gi)
+        gi = decayed(s * g[i], w[i], wd)
+        ui = flushed(beta * u[i] + gi)
+        u[i] = ui
+        w[i] -= lr * (beta * ui + gi)
 
 
 cdef inline floating root(floating v, floating eps, bint torch) noexcept nogil:
@@ -79,166 +84,194 @@ cdef inline floating root(floating v, floating eps, bint torch) noexcept nogil:
     return f_sqrt(v) + eps if torch else f_sqrt(v + eps)
 
 
-cdef void adagrad(floating* w, const floating* g, floating* v, floating* s2, Py_ssize_t n,
-                  double* hp, long t) noexcept nogil:
+cdef inline void adagrad(floating* w, const floating* g, floating s, floating* v, floating* s2,
+                         Py_ssize_t n, const Coef* c) noexcept nogil:
     """v += g^2; w -= eta g / sqrt(v + eps)."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating eps = <floating>hp[HP_EPS], gi
-    cdef bint torch = hp[HP_TORCH] != 0
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd, eps = <floating>c.eps, gi, vi
     cdef Py_ssize_t i
     for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        v[i] = flushed(v[i] + gi * gi)
-        w[i] -= lr * gi / root(v[i], eps, torch)
+        gi = decayed(s * g[i], w[i], wd)
+        vi = flushed(v[i] + gi * gi)
+        v[i] = vi
+        w[i] -= lr * gi / root(vi, eps, c.torch)
 
 
-cdef void rmsprop(floating* w, const floating* g, floating* v, floating* s2, Py_ssize_t n,
-                  double* hp, long t) noexcept nogil:
+cdef inline void rmsprop(floating* w, const floating* g, floating s, floating* v, floating* s2,
+                         Py_ssize_t n, const Coef* c) noexcept nogil:
     """v = beta v + (1-beta) g^2; w -= eta g / sqrt(v + eps)."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating eps = <floating>hp[HP_EPS], beta = <floating>hp[HP_BETA1], gi
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd, eps = <floating>c.eps
+    cdef floating beta = <floating>c.b1, gi, vi
     cdef floating rho = <floating>1 - beta
-    cdef bint torch = hp[HP_TORCH] != 0
     cdef Py_ssize_t i
     for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        v[i] = flushed(beta * v[i] + rho * (gi * gi))
-        w[i] -= lr * gi / root(v[i], eps, torch)
+        gi = decayed(s * g[i], w[i], wd)
+        vi = flushed(beta * v[i] + rho * (gi * gi))
+        v[i] = vi
+        w[i] -= lr * gi / root(vi, eps, c.torch)
 
 
-cdef void adadelta(floating* w, const floating* g, floating* v, floating* u, Py_ssize_t n,
-                   double* hp, long t) noexcept nogil:
+cdef inline void adadelta(floating* w, const floating* g, floating s, floating* v, floating* u,
+                          Py_ssize_t n, const Coef* c) noexcept nogil:
     """v = beta v + (1-beta) g^2; d = -sqrt(u + eps) / sqrt(v + eps) g; w += eta d;
     u = beta u + (1-beta) d^2."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating eps = <floating>hp[HP_EPS], beta = <floating>hp[HP_BETA1], gi, d
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd, eps = <floating>c.eps
+    cdef floating beta = <floating>c.b1, gi, vi, d
     cdef floating rho = <floating>1 - beta
     cdef Py_ssize_t i
     for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        v[i] = flushed(beta * v[i] + rho * (gi * gi))
-        d = -f_sqrt(u[i] + eps) / f_sqrt(v[i] + eps) * gi
+        gi = decayed(s * g[i], w[i], wd)
+        vi = flushed(beta * v[i] + rho * (gi * gi))
+        v[i] = vi
+        d = -f_sqrt(u[i] + eps) / f_sqrt(vi + eps) * gi
         w[i] += lr * d
         u[i] = flushed(beta * u[i] + rho * (d * d))
 
 
-cdef inline void moments(floating* m, floating* v, floating g, floating b1,
-                         floating b2) noexcept nogil:
-    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2, both flushed."""
-    m[0] = flushed(b1 * m[0] + (<floating>1 - b1) * g)
-    v[0] = flushed(b2 * v[0] + (<floating>1 - b2) * (g * g))
-
-
-cdef void adam(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-               double* hp, long t) noexcept nogil:
-    """m, v as above; w -= eta m_hat / (sqrt(v_hat) + eps)
-    = (eta / c1) m / (sqrt(v (1 / c2)) + eps)."""
-    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
-    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating step = <floating>(hp[HP_LR] / c1(hp, t)), inv_c2 = <floating>(1.0 / c2(hp, t))
-    cdef floating gi
+cdef inline void adam(floating* w, const floating* g, floating s, floating* m, floating* v,
+                      Py_ssize_t n, const Coef* c) noexcept nogil:
+    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2 (both flushed);
+    w -= eta m_hat / (sqrt(v_hat) + eps) = (eta / c1) m / (sqrt(v (1 / c2)) + eps)."""
+    cdef floating b1 = <floating>c.b1, b2 = <floating>c.b2, eps = <floating>c.eps
+    cdef floating wd = <floating>c.wd, step = <floating>c.step, inv_c2 = <floating>c.inv_c2
+    cdef floating ob1 = <floating>1 - b1, ob2 = <floating>1 - b2, gi, mi, vi
     cdef Py_ssize_t i
     for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        moments(&m[i], &v[i], gi, b1, b2)
-        w[i] -= step * m[i] / (f_sqrt(v[i] * inv_c2) + eps)
+        gi = decayed(s * g[i], w[i], wd)
+        mi = flushed(b1 * m[i] + ob1 * gi)
+        vi = flushed(b2 * v[i] + ob2 * (gi * gi))
+        m[i], v[i] = mi, vi
+        w[i] -= step * mi / (f_sqrt(vi * inv_c2) + eps)
 
 
-cdef void nadam(floating* w, const floating* g, floating* m, floating* v, Py_ssize_t n,
-                double* hp, long t) noexcept nogil:
-    """m, v as Adam; w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update);
-    PyTorch's variant advances hp[HP_MU_PRODUCT]."""
-    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
-    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating inv_c2 = <floating>(1.0 / c2(hp, t)), gi, cg, cm
+cdef inline void nadam(floating* w, const floating* g, floating s, floating* m, floating* v,
+                       Py_ssize_t n, const Coef* c) noexcept nogil:
+    """m, v as Adam; w -= (cg g + cm m) / (sqrt(v_hat) + eps) (see reference.nadam_update)."""
+    cdef floating b1 = <floating>c.b1, b2 = <floating>c.b2, eps = <floating>c.eps
+    cdef floating wd = <floating>c.wd, inv_c2 = <floating>c.inv_c2
+    cdef floating cg = <floating>c.cg, cm = <floating>c.cm
+    cdef floating ob1 = <floating>1 - b1, ob2 = <floating>1 - b2, gi, mi, vi
     cdef Py_ssize_t i
-    nadam_coefficients(hp, t, &cg, &cm)
     for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        moments(&m[i], &v[i], gi, b1, b2)
-        w[i] -= (cg * gi + cm * m[i]) / (f_sqrt(v[i] * inv_c2) + eps)
+        gi = decayed(s * g[i], w[i], wd)
+        mi = flushed(b1 * m[i] + ob1 * gi)
+        vi = flushed(b2 * v[i] + ob2 * (gi * gi))
+        m[i], v[i] = mi, vi
+        w[i] -= (cg * gi + cm * mi) / (f_sqrt(vi * inv_c2) + eps)
 
 
-cdef void nadam_coefficients(double* hp, long t, floating* cg, floating* cm) noexcept nogil:
-    """coefficients.nadam_coefficients in C, cast to the arrays' dtype."""
+cdef inline void adamax(floating* w, const floating* g, floating s, floating* m, floating* u,
+                        Py_ssize_t n, const Coef* c) noexcept nogil:
+    """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
+    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m.
+    One loop per variant, so that each vectorises."""
+    cdef floating b1 = <floating>c.b1, b2 = <floating>c.b2, eps = <floating>c.eps
+    cdef floating wd = <floating>c.wd, step = <floating>c.step, ob1 = <floating>1 - b1
+    cdef floating gi, mi, ui
+    cdef Py_ssize_t i
+    if c.torch:
+        for i in range(n):
+            gi = decayed(s * g[i], w[i], wd)
+            mi = flushed(b1 * m[i] + ob1 * gi)
+            ui = flushed(larger(b2 * u[i], f_abs(gi) + eps))
+            m[i], u[i] = mi, ui
+            w[i] -= step * mi / ui
+    else:
+        for i in range(n):
+            gi = decayed(s * g[i], w[i], wd)
+            mi = flushed(b1 * m[i] + ob1 * gi)
+            ui = flushed(larger(b2 * u[i], f_abs(gi)))
+            m[i], u[i] = mi, ui
+            w[i] -= step * mi / (ui + eps)
+
+
+cdef inline void maxprop(floating* w, const floating* g, floating s, floating* u, floating* s2,
+                         Py_ssize_t n, const Coef* c) noexcept nogil:
+    """u = max(beta u, |g|); w -= eta g / (u + eps)."""
+    cdef floating lr = <floating>c.lr, wd = <floating>c.wd, eps = <floating>c.eps
+    cdef floating beta = <floating>c.b1, gi, ui
+    cdef Py_ssize_t i
+    for i in range(n):
+        gi = decayed(s * g[i], w[i], wd)
+        ui = flushed(larger(beta * u[i], f_abs(gi)))
+        u[i] = ui
+        w[i] -= lr * gi / (ui + eps)
+
+
+cdef void nadam_coefficients(double* hp, long t, Coef* c) noexcept nogil:
+    """coefficients.nadam_coefficients in C: c.cg and c.cm (PyTorch's variant
+    advances hp[HP_MU_PRODUCT])."""
     cdef double lr = hp[HP_LR], b1 = hp[HP_BETA1], psi = hp[HP_MOMENTUM_DECAY]
     cdef double mu, mu_next, prod
     if hp[HP_TORCH] == 0:
-        cg[0], cm[0] = <floating>(lr * (1.0 - b1) / c1(hp, t)), <floating>(lr * b1 / c1(hp, t))
+        c.cg, c.cm = lr * (1.0 - b1) / c1(hp, t), lr * b1 / c1(hp, t)
         return
     mu = b1 * (1.0 - 0.5 * pow(0.96, t * psi))
     mu_next = b1 * (1.0 - 0.5 * pow(0.96, (t + 1) * psi))
     hp[HP_MU_PRODUCT] *= mu
     prod = hp[HP_MU_PRODUCT]
-    cg[0] = <floating>(lr * (1.0 - mu) / (1.0 - prod))
-    cm[0] = <floating>(lr * mu_next / (1.0 - prod * mu_next))
+    c.cg = lr * (1.0 - mu) / (1.0 - prod)
+    c.cm = lr * mu_next / (1.0 - prod * mu_next)
 
 
-cdef void adamax(floating* w, const floating* g, floating* m, floating* u, Py_ssize_t n,
-                 double* hp, long t) noexcept nogil:
-    """m as Adam; u = max(b2 u, |g|); w -= eta m_hat / (u + eps)
-    (PyTorch: u = max(b2 u, |g| + eps); w -= eta m_hat / u); eta m_hat = (eta / c1) m.
-    One loop per variant, so that each vectorises."""
-    cdef floating b1 = <floating>hp[HP_BETA1], b2 = <floating>hp[HP_BETA2]
-    cdef floating eps = <floating>hp[HP_EPS], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating step = <floating>(hp[HP_LR] / c1(hp, t)), ob1 = <floating>1 - b1, gi
-    cdef Py_ssize_t i
-    if hp[HP_TORCH] != 0:
-        for i in range(n):
-            gi = decayed(g[i], w[i], wd)
-            m[i] = flushed(b1 * m[i] + ob1 * gi)
-            u[i] = flushed(larger(b2 * u[i], f_abs(gi) + eps))
-            w[i] -= step * m[i] / u[i]
+cdef bint cy_coefficients(Opt opt, Coef* c) noexcept nogil:
+    """The coefficients of step t = opt.t + 1 from opt.hp (in float64, cast
+    where they meet elements); advances opt.t (and NAdam's hp[HP_MU_PRODUCT]).
+    False, with nothing changed, for an unknown code."""
+    cdef double* hp = opt.hp
+    cdef long t = opt.t[0] + 1
+    if opt.code < OPT_SGD or opt.code > OPT_NADAM:
+        return False
+    c.code, c.lr, c.wd, c.eps = opt.code, hp[HP_LR], hp[HP_WEIGHT_DECAY], hp[HP_EPS]
+    c.b1, c.b2, c.torch = hp[HP_BETA1], hp[HP_BETA2], hp[HP_TORCH] != 0
+    c.step, c.inv_c2 = hp[HP_LR] / c1(hp, t), 1.0 / c2(hp, t)
+    if opt.code == OPT_NADAM:
+        nadam_coefficients(hp, t, c)
+    opt.t[0] = t
+    return True
+
+
+cdef inline void rule(const Coef* c, floating* w, const floating* g, floating s, floating* s1,
+                      floating* s2, Py_ssize_t n) noexcept nogil:
+    """Rule c.code on n entries with gradient s g (see above) and states s1, s2."""
+    if c.code == OPT_SGD:
+        sgd(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_MOMENTUM:
+        momentum(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_NAG:
+        nag(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_ADAGRAD:
+        adagrad(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_RMSPROP:
+        rmsprop(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_ADADELTA:
+        adadelta(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_ADAM:
+        adam(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_ADAMAX:
+        adamax(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_MAXPROP:
+        maxprop(w, g, s, s1, s2, n, c)
+    elif c.code == OPT_NADAM:
+        nadam(w, g, s, s1, s2, n, c)
+
+
+cdef void cy_update(const Coef* c, floating* w, const floating* g, floating s, floating* s1,
+                    floating* s2, Py_ssize_t n) noexcept nogil:
+    """rule(c, w, g, s, s1, s2, n), compiled apart for s = 1 (a gradient
+    buffer), where the product 1 g[i] is g[i] and leaves the loop."""
+    if s == 1:
+        rule(c, w, g, <floating>1, s1, s2, n)
     else:
-        for i in range(n):
-            gi = decayed(g[i], w[i], wd)
-            m[i] = flushed(b1 * m[i] + ob1 * gi)
-            u[i] = flushed(larger(b2 * u[i], f_abs(gi)))
-            w[i] -= step * m[i] / (u[i] + eps)
-
-
-cdef void maxprop(floating* w, const floating* g, floating* u, floating* s2, Py_ssize_t n,
-                  double* hp, long t) noexcept nogil:
-    """u = max(beta u, |g|); w -= eta g / (u + eps)."""
-    cdef floating lr = <floating>hp[HP_LR], wd = <floating>hp[HP_WEIGHT_DECAY]
-    cdef floating eps = <floating>hp[HP_EPS], beta = <floating>hp[HP_BETA1], gi
-    cdef Py_ssize_t i
-    for i in range(n):
-        gi = decayed(g[i], w[i], wd)
-        u[i] = flushed(larger(beta * u[i], f_abs(gi)))
-        w[i] -= lr * gi / (u[i] + eps)
+        rule(c, w, g, s, s1, s2, n)
 
 
 cdef void cy_optimizer_step(Opt opt, floating* w, const floating* g,
                             Py_ssize_t n) noexcept nogil:
     """Step t = opt.t + 1 of rule opt.code; advances opt.t. An unknown code
     changes nothing."""
-    cdef floating* s1 = <floating*>opt.s1
-    cdef floating* s2 = <floating*>opt.s2
-    cdef long t = opt.t[0] + 1
-    if opt.code == OPT_SGD:
-        sgd(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_MOMENTUM:
-        momentum(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_NAG:
-        nag(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_ADAGRAD:
-        adagrad(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_RMSPROP:
-        rmsprop(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_ADADELTA:
-        adadelta(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_ADAM:
-        adam(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_ADAMAX:
-        adamax(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_MAXPROP:
-        maxprop(w, g, s1, s2, n, opt.hp, t)
-    elif opt.code == OPT_NADAM:
-        nadam(w, g, s1, s2, n, opt.hp, t)
-    else:
-        return
-    opt.t[0] = t
+    cdef Coef c
+    if cy_coefficients(opt, &c):
+        cy_update(&c, w, g, <floating>1, <floating*>opt.s1, <floating*>opt.s2, n)
 
 
 cdef floating* first(floating[::1] a) noexcept:
