@@ -158,10 +158,10 @@ def test_train_epoch_float64_equals_the_reference_to_1e12(backend, batch_size, r
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rule", UPDATES)
 def test_subnormal_states_flush_to_zero_standalone(backend, dtype, rule):
-    """States just below the smallest normal number, a zero gradient: every
-    state entry becomes 0 (the brief's case: momentum 1e-39 in float32), and
-    the parameters stay; states just above it are not flushed."""
-    tiny = np.finfo(dtype).tiny
+    """States just below the flush level tiny / eps, a zero gradient: every
+    state entry becomes 0 (the brief's case, momentum 1e-39 in float32, among
+    them), and the parameters stay; states just above it are not flushed."""
+    tiny = np.finfo(dtype).tiny / np.finfo(dtype).eps
     kernels = get_backend(backend)
     for fill, flushed in ((tiny * dtype(0.5), True), (tiny * dtype(64), False)):
         w = np.ones(7, dtype)
@@ -181,7 +181,7 @@ def test_subnormal_states_flush_to_zero_standalone(backend, dtype, rule):
 def test_subnormal_states_flush_to_zero_inside_train_epoch(backend, dtype, batch_size, rule):
     """The same rule inside train_epoch: zero parameters and zero targets give
     a zero gradient (squared error), so only the states' decay acts."""
-    tiny = np.finfo(dtype).tiny
+    tiny = np.finfo(dtype).tiny / np.finfo(dtype).eps
     net = network(SIZES, ACTS, 0.01, codes.LOSS_SQUARED)
     params, grads = np.zeros(net.param_at[-1], dtype), np.zeros(net.param_at[-1], dtype)
     X, Y = np.ones((6, SIZES[0]), dtype), np.zeros((6, SIZES[-1]), dtype)

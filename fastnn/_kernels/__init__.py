@@ -63,10 +63,12 @@ untouched, ``loss_grad`` returns NaN and leaves dZ_out untouched (so
 ``train_epoch`` stops at that step), ``optimizer_step`` changes nothing.
 
 Subnormals, one rule: after every update, an optimizer state entry whose
-magnitude is below the smallest normal number of its dtype is set to 0 before
-the update uses it (a decaying momentum or moment of a dead unit would
-otherwise stay subnormal, where x86 arithmetic is many times slower);
-everything else keeps IEEE gradual underflow. Same in every backend, standalone
+magnitude is below tiny / eps of its dtype (``coefficients.flush_level``:
+2^-103 in float32, 2^-970 in float64) is set to 0 before the update uses it
+(a decaying momentum or moment of a dead unit would otherwise reach
+subnormals, and so would its products with the step's coefficients, eta m
+among them, where x86 arithmetic is many times slower); everything else keeps
+IEEE gradual underflow. Same in every backend, standalone
 and inside train_epoch.
 
 Allocation: the compiled kernels allocate nothing per call; buffers and

@@ -1,8 +1,19 @@
 """The per-step scalars of the optimizer rules, in float64: written once for
 the reference and the Numba backend (compiled inline into its kernels); the
 Cython backend states the same formulas in C (_optim.pyx)."""
+import numpy as np
+
 from ._shared import shared
 from .codes import HP_BETA1, HP_BETA2, HP_LR, HP_MOMENTUM_DECAY, HP_MU_PRODUCT, HP_TORCH
+
+
+@shared
+def flush_level(x):
+    """The state flush level of x's dtype, tiny / eps (2^-103 in float32, 2^-970
+    in float64): a state entry below it is set to 0 (the contract's subnormal
+    rule), so that its products with a step's coefficients (eta m, (1-beta) g,
+    ...) stay normal numbers instead of paying x86's slow subnormal path."""
+    return np.finfo(x.dtype).tiny / np.finfo(x.dtype).eps
 
 
 @shared

@@ -17,7 +17,7 @@ from .codes import (
     OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP, OPT_MOMENTUM, OPT_NADAM,
     OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
-from .coefficients import bias_corrections, nadam_coefficients
+from .coefficients import bias_corrections, flush_level, nadam_coefficients
 from .epoch import n_steps, step_epoch
 from .layout import block, layer, regions
 
@@ -178,7 +178,7 @@ def loss_grad(loss, Z, Y, w, dZ_out):
 
 # --------------------------------------------------------------------------
 # Optimizers (notes 5-6): one function per rule, w updated in place, the
-# states flushed to zero below the smallest normal number (see the contract)
+# states flushed to zero below tiny / eps (see the contract)
 # --------------------------------------------------------------------------
 
 def _scalars(w, hp, *indices):
@@ -188,8 +188,8 @@ def _scalars(w, hp, *indices):
 
 
 def _flush(s):
-    """s = 0 where |s| is below the smallest normal number of s's dtype."""
-    s[np.abs(s) < np.finfo(s.dtype).tiny] = 0
+    """s = 0 where |s| is below the flush level tiny / eps of s's dtype."""
+    s[np.abs(s) < flush_level(s)] = 0
 
 
 def _decayed(w, g, hp):

@@ -1,11 +1,11 @@
 """Optimizer updates: one fused in-place loop per rule over a range of entries,
 with the arithmetic and order of operations of the reference's ``*_update``
 functions (so results are bit for bit the reference's); each state is flushed
-to zero below the smallest normal number before it is used (the contract in
+to zero below tiny / eps before it is used (the contract in
 ``fastnn/_kernels/__init__.py``). Nothing is allocated; nothing is checked:
 the Python layer validates at the door.
 """
-from libc.float cimport DBL_MIN, FLT_MIN
+from libc.float cimport DBL_EPSILON, DBL_MIN, FLT_EPSILON, FLT_MIN
 from libc.math cimport pow
 from libc.stdint cimport int64_t
 
@@ -22,8 +22,8 @@ cdef inline floating decayed(floating g, floating w, floating wd) noexcept nogil
 
 
 cdef inline floating flushed(floating x) noexcept nogil:
-    """x, or 0 when |x| is below the smallest normal number (NaN stays)."""
-    cdef floating tiny = FLT_MIN if floating is float else DBL_MIN
+    """x, or 0 when |x| is below the flush level tiny / eps (coefficients.flush_level; NaN stays)."""
+    cdef floating tiny = FLT_MIN / FLT_EPSILON if floating is float else DBL_MIN / DBL_EPSILON
     return 0 if f_abs(x) < tiny else x
 
 

@@ -1,7 +1,7 @@
 """Optimizers: one fused in-place loop per rule over a flat buffer, with the
 names, arithmetic and order of operations of the reference's ``*_update``
 functions (so results are bit for bit the reference's), each state flushed to
-zero below the smallest normal number before it is used (the contract)."""
+zero below coefficients.flush_level before it is used (the contract)."""
 import numpy as np
 
 from ..codes import (
@@ -9,13 +9,13 @@ from ..codes import (
     HP_WEIGHT_DECAY, OPT_ADADELTA, OPT_ADAGRAD, OPT_ADAM, OPT_ADAMAX, OPT_MAXPROP,
     OPT_MOMENTUM, OPT_NADAM, OPT_NAG, OPT_RMSPROP, OPT_SGD,
 )
-from ..coefficients import bias_corrections, nadam_coefficients
+from ..coefficients import bias_corrections, flush_level, nadam_coefficients
 from ._jit import kernel, scalar
 
 
 @kernel
 def flushed(x, tiny):
-    """x, or 0 when |x| < tiny (the smallest normal number; NaN stays)."""
+    """x, or 0 when |x| < tiny (coefficients.flush_level; NaN stays)."""
     return scalar(0, x) if abs(x) < tiny else x
 
 
@@ -37,7 +37,7 @@ def sgd_update(w, g, s1, s2, hp, t):
 def momentum_update(w, g, u, s2, hp, t):
     """u = beta u + g; w -= eta u."""
     lr, beta, wd = scalar(hp[HP_LR], w), scalar(hp[HP_BETA1], w), scalar(hp[HP_WEIGHT_DECAY], w)
-    tiny = np.finfo(w.dtype).tiny
+    tiny = flush_level(w)
     for i in range(w.size):
         u[i] = flushed(beta * u[i] + decayed(g[i], w[i], wd), tiny)
         w[i] -= lr * u[i]
@@ -47,7 +47,7 @@ def momentum_update(w, g, u, s2, hp, t):
 def nag_update(w, g, u, s2, hp, t):
     """u = beta u + g; w -= eta (beta u + g)."""
     lr, beta, wd = scalar(hp[HP_LR], w), scalar(hp[HP_BETA1], w), scalar(hp[HP_WEIGHT_DECAY], w)
-    tiny = np.finfo(w.dtype).tiny
+    tiny = flush_level(w)
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         u[i] = flushed(beta * u[i] + gi, tiny)
@@ -58,7 +58,7 @@ def nag_update(w, g, u, s2, hp, t):
 def adagrad_update(w, g, v, s2, hp, t):
     """v += g^2; w -= eta g / sqrt(v + eps)."""
     lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
-    tiny, torch = np.finfo(w.dtype).tiny, hp[HP_TORCH] != 0
+    tiny, torch = flush_level(w), hp[HP_TORCH] != 0
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         v[i] = flushed(v[i] + gi * gi, tiny)
@@ -70,7 +70,7 @@ def rmsprop_update(w, g, v, s2, hp, t):
     """v = beta v + (1-beta) g^2; w -= eta g / sqrt(v + eps)."""
     lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
     beta = scalar(hp[HP_BETA1], w)
-    tiny, torch, rho = np.finfo(w.dtype).tiny, hp[HP_TORCH] != 0, scalar(1, w) - beta
+    tiny, torch, rho = flush_level(w), hp[HP_TORCH] != 0, scalar(1, w) - beta
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         v[i] = flushed(beta * v[i] + rho * (gi * gi), tiny)
@@ -83,7 +83,7 @@ def adadelta_update(w, g, v, u, hp, t):
     u = beta u + (1-beta) d^2."""
     lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
     beta = scalar(hp[HP_BETA1], w)
-    tiny, rho = np.finfo(w.dtype).tiny, scalar(1, w) - beta
+    tiny, rho = flush_level(w), scalar(1, w) - beta
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         v[i] = flushed(beta * v[i] + rho * (gi * gi), tiny)
@@ -99,7 +99,7 @@ def moments_update(w, g, m, v, hp, t, cg, cm):
     b1, b2 = scalar(hp[HP_BETA1], w), scalar(hp[HP_BETA2], w)
     eps, wd = scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
     inv_c2 = scalar(1.0 / bias_corrections(hp, t)[1], w)
-    tiny, one = np.finfo(w.dtype).tiny, scalar(1, w)
+    tiny, one = flush_level(w), scalar(1, w)
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         m[i] = flushed(b1 * m[i] + (one - b1) * gi, tiny)
@@ -130,7 +130,7 @@ def adamax_update(w, g, m, u, hp, t):
     b1, b2 = scalar(hp[HP_BETA1], w), scalar(hp[HP_BETA2], w)
     eps, wd = scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
     step = scalar(hp[HP_LR] / bias_corrections(hp, t)[0], w)
-    tiny, one, torch = np.finfo(w.dtype).tiny, scalar(1, w), hp[HP_TORCH] != 0
+    tiny, one, torch = flush_level(w), scalar(1, w), hp[HP_TORCH] != 0
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         m[i] = flushed(b1 * m[i] + (one - b1) * gi, tiny)
@@ -146,7 +146,7 @@ def adamax_update(w, g, m, u, hp, t):
 def maxprop_update(w, g, u, s2, hp, t):
     """u = max(beta u, |g|); w -= eta g / (u + eps)."""
     lr, eps, wd = scalar(hp[HP_LR], w), scalar(hp[HP_EPS], w), scalar(hp[HP_WEIGHT_DECAY], w)
-    beta, tiny = scalar(hp[HP_BETA1], w), np.finfo(w.dtype).tiny
+    beta, tiny = scalar(hp[HP_BETA1], w), flush_level(w)
     for i in range(w.size):
         gi = decayed(g[i], w[i], wd)
         u[i] = flushed(max(beta * u[i], abs(gi)), tiny)
