@@ -40,7 +40,7 @@ def numba_fn(name):
 
 
 def cython_fn(name):
-    return lambda x: getattr(cython_vmath, name)(x, np.empty_like(x))
+    return lambda x: cython_vmath.apply(name, x, np.empty_like(x))
 
 
 IMPLS = {"cython": cython_fn, "numba": numba_fn}
@@ -132,3 +132,9 @@ def test_float64_stays_on_libm():
     x = np.linspace(-50, 50, 10_001)
     for name in EXACT:
         np.testing.assert_allclose(numba_fn(name)(x), EXACT[name](x), rtol=1e-15, atol=0)
+
+
+def test_unknown_name_is_a_value_error():
+    x = np.zeros(1, np.float32)
+    with pytest.raises(ValueError, match="name"):
+        cython_vmath.apply("log", x, x)

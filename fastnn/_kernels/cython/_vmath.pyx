@@ -1,30 +1,24 @@
-"""The float32 functions of _vmath.h over arrays, for tests and measurements:
-out_i = f(x_i) for f = e^x, tanh x, 1 / (1 + e^{-x})."""
+"""The float32 functions of _vmath.h over arrays, for tests: out_i = f(x_i)
+for f = e^x (``"exp"``), tanh x (``"tanh"``), 1 / (1 + e^{-x}) (``"sigmoid"``).
+(Called through a pointer here; the kernels inline them.)"""
 from ._vmath cimport fn_expf, fn_sigmoidf, fn_tanhf
 
+ctypedef float (*unary)(float) noexcept nogil
 
-def exp(const float[::1] x, float[::1] out):
-    """out = e^x elementwise."""
+
+def apply(str name, const float[::1] x, float[::1] out):
+    """out = f(x) elementwise for the function called ``name``; returns out."""
+    cdef unary f
+    if name == "exp":
+        f = fn_expf
+    elif name == "tanh":
+        f = fn_tanhf
+    elif name == "sigmoid":
+        f = fn_sigmoidf
+    else:
+        raise ValueError(f"name must be 'exp', 'tanh' or 'sigmoid', not {name!r}")
     cdef Py_ssize_t i
     with nogil:
         for i in range(x.shape[0]):
-            out[i] = fn_expf(x[i])
-    return out.base
-
-
-def tanh(const float[::1] x, float[::1] out):
-    """out = tanh x elementwise."""
-    cdef Py_ssize_t i
-    with nogil:
-        for i in range(x.shape[0]):
-            out[i] = fn_tanhf(x[i])
-    return out.base
-
-
-def sigmoid(const float[::1] x, float[::1] out):
-    """out = 1 / (1 + e^{-x}) elementwise."""
-    cdef Py_ssize_t i
-    with nogil:
-        for i in range(x.shape[0]):
-            out[i] = fn_sigmoidf(x[i])
+            out[i] = f(x[i])
     return out.base
