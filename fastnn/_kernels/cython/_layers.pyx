@@ -13,6 +13,8 @@ from ._codes cimport (ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STE
                       LOSS_BCE, LOSS_POISSON, LOSS_SOFTMAX_CE, LOSS_SQUARED)
 from ._math cimport (f_exp, f_tanh, floating, leaky_relu, log1pexp, relu, shifted_exp, sigmoid,
                      step)
+from ._vmath cimport (FN_CHUNK, FN_SMALL_WIDTH, fn_padded_copy, fn_small_gram,
+                      fn_small_product)
 
 
 # --------------------------------------------------------------------------
@@ -73,21 +75,66 @@ cdef void cy_activation_backward(const floating* Z, const floating* H, const flo
 # Dense layer: A = X W^T + b, H = g(A), and its backward pass
 # --------------------------------------------------------------------------
 
+cdef enum:
+    SMALL_ROWS = 128  # rows per block of a small layer's forward pass (16 KiB at width 32)
+
+
+cdef inline bint small_layer(Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    """True when n_in and n_out are both at most FN_SMALL_WIDTH: a float32
+    layer's products then run as _vmath.h's register-blocked loops, which
+    beat a BLAS call there (its fixed cost and its kernels for narrow
+    matrices; measured in the notes of fn_small_product)."""
+    return n_in <= FN_SMALL_WIDTH and n_out <= FN_SMALL_WIDTH
+
+
+cdef bint small_weight_grad(const float* dZ, const float* X, Py_ssize_t B, Py_ssize_t n_in,
+                            Py_ssize_t n_out, float* dW) noexcept nogil:
+    """dW = dZ^T X (n_out x n_in) by fn_small_gram, the wider side (when a
+    multiple of FN_CHUNK) vectorised: dW^T = X^T dZ, transposed back, when
+    that is dZ. False, nothing done, when neither width is a multiple."""
+    cdef float dWt[FN_SMALL_WIDTH * FN_SMALL_WIDTH]
+    cdef Py_ssize_t i, j
+    if n_in % FN_CHUNK == 0 and (n_in >= n_out or n_out % FN_CHUNK != 0):
+        fn_small_gram(dZ, X, B, n_out, n_in, dW)
+        return True
+    if n_out % FN_CHUNK != 0:
+        return False
+    fn_small_gram(X, dZ, B, n_in, n_out, dWt)
+    for i in range(n_in):
+        for j in range(n_out):
+            dW[j * n_in + i] = dWt[i * n_out + j]
+    return True
+
 cdef void cy_dense_forward(const floating* X, const floating* W, const floating* b,
                            Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out, int act,
                            floating alpha, floating* Z, floating* H) noexcept nogil:
-    """A = X W^T + b (B x n_out), then H = g(A) row by row while the row is in cache."""
-    cdef Py_ssize_t r, j
-    cdef floating* z
+    """A = X W^T + b (B x n_out), then H = g(A). A small float32 layer goes in
+    blocks of SMALL_ROWS rows, each block's bias and activation while it is in L1."""
+    cdef Py_ssize_t blk, r0, rows
+    cdef float Wt[FN_SMALL_WIDTH * FN_SMALL_WIDTH]
+    if floating is float and small_layer(n_in, n_out):
+        fn_padded_copy(W, n_out, n_in, True, Wt)
+        for blk in range((B + SMALL_ROWS - 1) // SMALL_ROWS):
+            r0 = blk * SMALL_ROWS
+            rows = min(<Py_ssize_t>SMALL_ROWS, B - r0)
+            fn_small_product(X + r0 * n_in, Wt, rows, n_in, n_out, Z + r0 * n_out)
+            bias_activation(b, rows, n_out, act, alpha, Z + r0 * n_out, H + r0 * n_out)
+        return
     if B == 1:
         gemv(False, n_out, n_in, 1, W, n_in, X, 0, Z)
     else:
         gemm(False, True, B, n_out, n_in, 1, X, n_in, W, n_in, 0, Z, n_out)
+    bias_activation(b, B, n_out, act, alpha, Z, H)
+
+
+cdef void bias_activation(const floating* b, Py_ssize_t B, Py_ssize_t n, int act,
+                          floating alpha, floating* Z, floating* H) noexcept nogil:
+    """Z += b on each of the B rows (B x n), then H = g(Z) in one pass."""
+    cdef Py_ssize_t r, j
     for r in range(B):
-        z = Z + r * n_out
-        for j in range(n_out):
-            z[j] += b[j]
-        cy_activation_forward(z, H + r * n_out, n_out, act, alpha)
+        for j in range(n):
+            Z[r * n + j] += b[j]
+    cy_activation_forward(Z, H, B * n, act, alpha)
 
 
 cdef void cy_dense_backward(const floating* X, const floating* W, const floating* Z,
@@ -100,7 +147,8 @@ cdef void cy_dense_backward(const floating* X, const floating* W, const floating
     cy_layer_delta(Z, H, dH, B, n_out, act, alpha, dZ, db)
     if B == 1:
         outer(dZ, X, n_out, n_in, dW)
-    else:
+    elif not (floating is float and small_layer(n_in, n_out)
+              and small_weight_grad(dZ, X, B, n_in, n_out, dW)):
         gemm(True, False, n_out, n_in, B, 1, dZ, n_out, X, n_in, 0, dW, n_in)
     if dX != NULL:
         cy_input_grad(dZ, W, B, n_in, n_out, dX)
@@ -127,7 +175,11 @@ cdef void cy_layer_delta(const floating* Z, const floating* H, const floating* d
 cdef void cy_input_grad(const floating* dZ, const floating* W, Py_ssize_t B, Py_ssize_t n_in,
                         Py_ssize_t n_out, floating* dX) noexcept nogil:
     """dL/dh_{k-1} = dZ W (B x n_in)."""
-    if B == 1:
+    cdef float Wp[FN_SMALL_WIDTH * FN_SMALL_WIDTH]
+    if floating is float and small_layer(n_in, n_out):
+        fn_padded_copy(W, n_out, n_in, False, Wp)
+        fn_small_product(dZ, Wp, B, n_out, n_in, dX)
+    elif B == 1:
         gemv(True, n_out, n_in, 1, W, n_in, dZ, 0, dX)
     else:
         gemm(False, False, B, n_in, n_out, 1, dZ, n_out, W, n_in, 0, dX, n_in)
