@@ -79,12 +79,16 @@ cdef enum:
     SMALL_ROWS = 128  # rows per block of a small layer's forward pass (16 KiB at width 32)
 
 
-cdef inline bint small_layer(Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    """True when n_in and n_out are both at most FN_SMALL_WIDTH: a float32
-    layer's products then run as _vmath.h's register-blocked loops, which
-    beat a BLAS call there (its fixed cost and its kernels for narrow
-    matrices; measured in the notes of fn_small_product)."""
-    return n_in <= FN_SMALL_WIDTH and n_out <= FN_SMALL_WIDTH
+cdef inline bint small_layer(Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    """True when a float32 layer's products run as _vmath.h's register-blocked
+    loops instead of BLAS: where they were measured faster (fit's full batch
+    of 10000 rows, forward + backward: 4x32 -21%, 64x10 -17%, 10x64 -20%,
+    32x16 -5%), that is B >= 1024, n_out >= 8 and n_in n_out <= 1024. Equal or
+    slower elsewhere: B <= 256 (BLAS's fixed cost is small next to the memory
+    passes), n_out < 8 (16x4 +30%, the chunks mostly padding), 48x48 and
+    64x64 (+6-12%)."""
+    return (B >= 1024 and n_out >= 8 and n_in * n_out <= 1024
+            and n_in <= FN_SMALL_WIDTH and n_out <= FN_SMALL_WIDTH)
 
 
 cdef bint small_weight_grad(const float* dZ, const float* X, Py_ssize_t B, Py_ssize_t n_in,
@@ -112,7 +116,7 @@ cdef void cy_dense_forward(const floating* X, const floating* W, const floating*
     blocks of SMALL_ROWS rows, each block's bias and activation while it is in L1."""
     cdef Py_ssize_t blk, r0, rows
     cdef float Wt[FN_SMALL_WIDTH * FN_SMALL_WIDTH]
-    if floating is float and small_layer(n_in, n_out):
+    if floating is float and small_layer(B, n_in, n_out):
         fn_padded_copy(W, n_out, n_in, True, Wt)
         for blk in range((B + SMALL_ROWS - 1) // SMALL_ROWS):
             r0 = blk * SMALL_ROWS
@@ -147,7 +151,7 @@ cdef void cy_dense_backward(const floating* X, const floating* W, const floating
     cy_layer_delta(Z, H, dH, B, n_out, act, alpha, dZ, db)
     if B == 1:
         outer(dZ, X, n_out, n_in, dW)
-    elif not (floating is float and small_layer(n_in, n_out)
+    elif not (floating is float and small_layer(B, n_in, n_out)
               and small_weight_grad(dZ, X, B, n_in, n_out, dW)):
         gemm(True, False, n_out, n_in, B, 1, dZ, n_out, X, n_in, 0, dW, n_in)
     if dX != NULL:
@@ -176,7 +180,7 @@ cdef void cy_input_grad(const floating* dZ, const floating* W, Py_ssize_t B, Py_
                         Py_ssize_t n_out, floating* dX) noexcept nogil:
     """dL/dh_{k-1} = dZ W (B x n_in)."""
     cdef float Wp[FN_SMALL_WIDTH * FN_SMALL_WIDTH]
-    if floating is float and small_layer(n_in, n_out):
+    if floating is float and small_layer(B, n_in, n_out):
         fn_padded_copy(W, n_out, n_in, False, Wp)
         fn_small_product(dZ, Wp, B, n_out, n_in, dX)
     elif B == 1:
