@@ -76,7 +76,9 @@ cdef void cy_activation_backward(const floating* Z, const floating* H, const flo
 # --------------------------------------------------------------------------
 
 cdef enum:
-    SMALL_ROWS = 128  # rows per block of a small layer's forward pass (16 KiB at width 32)
+    # Rows per block of the forward pass's elementwise work (and of a small
+    # layer's product): 16 KiB at width 32, in L1; 64 KiB at width 128, in L2.
+    ROW_BLOCK = 128
 
 
 cdef inline bint small_layer(Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
@@ -113,14 +115,14 @@ cdef void cy_dense_forward(const floating* X, const floating* W, const floating*
                            Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out, int act,
                            floating alpha, floating* Z, floating* H) noexcept nogil:
     """A = X W^T + b (B x n_out), then H = g(A). A small float32 layer goes in
-    blocks of SMALL_ROWS rows, each block's bias and activation while it is in L1."""
+    blocks of ROW_BLOCK rows, each block's bias and activation while it is in L1."""
     cdef Py_ssize_t blk, r0, rows
     cdef float Wt[FN_SMALL_WIDTH * FN_SMALL_WIDTH]
     if floating is float and small_layer(B, n_in, n_out):
         fn_padded_copy(W, n_out, n_in, True, Wt)
-        for blk in range((B + SMALL_ROWS - 1) // SMALL_ROWS):
-            r0 = blk * SMALL_ROWS
-            rows = min(<Py_ssize_t>SMALL_ROWS, B - r0)
+        for blk in range((B + ROW_BLOCK - 1) // ROW_BLOCK):
+            r0 = blk * ROW_BLOCK
+            rows = min(<Py_ssize_t>ROW_BLOCK, B - r0)
             fn_small_product(X + r0 * n_in, Wt, rows, n_in, n_out, Z + r0 * n_out)
             bias_activation(b, rows, n_out, act, alpha, Z + r0 * n_out, H + r0 * n_out)
         return
@@ -133,12 +135,16 @@ cdef void cy_dense_forward(const floating* X, const floating* W, const floating*
 
 cdef void bias_activation(const floating* b, Py_ssize_t B, Py_ssize_t n, int act,
                           floating alpha, floating* Z, floating* H) noexcept nogil:
-    """Z += b on each of the B rows (B x n), then H = g(Z) in one pass."""
-    cdef Py_ssize_t r, j
-    for r in range(B):
-        for j in range(n):
-            Z[r * n + j] += b[j]
-    cy_activation_forward(Z, H, B * n, act, alpha)
+    """Z += b on each of the B rows (B x n), then H = g(Z), ROW_BLOCK rows at a
+    time while they are in cache."""
+    cdef Py_ssize_t blk, r0, rows, r, j
+    for blk in range((B + ROW_BLOCK - 1) // ROW_BLOCK):
+        r0 = blk * ROW_BLOCK
+        rows = min(<Py_ssize_t>ROW_BLOCK, B - r0)
+        for r in range(r0, r0 + rows):
+            for j in range(n):
+                Z[r * n + j] += b[j]
+        cy_activation_forward(Z + r0 * n, H + r0 * n, rows * n, act, alpha)
 
 
 cdef void cy_dense_backward(const floating* X, const floating* W, const floating* Z,
