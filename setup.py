@@ -1,5 +1,6 @@
 """Build the Cython kernels under fastnn/_kernels/cython with -O3 (OpenMP only if the
-compiler has it), after generating their C constants (_codes.pxd) from codes.py."""
+compiler has it; -march=native when it accepts it, unless FASTNN_PORTABLE=1), after
+generating their C constants (_codes.pxd) from codes.py."""
 import os
 import subprocess
 import sys
@@ -11,20 +12,22 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 
-def _compiler_supports_openmp():
-    """True when the C compiler builds and links a file with -fopenmp."""
+def _compiler_accepts(flag, program):
+    """True when the C compiler builds and links ``program`` with ``flag``."""
     cc = os.environ.get("CC", "cc")
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp, "omp.c")
-        src.write_text("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
+        src = Path(tmp, "probe.c")
+        src.write_text(program)
         try:
-            done = subprocess.run([cc, "-fopenmp", str(src), "-o", str(Path(tmp, "omp"))],
+            done = subprocess.run([cc, flag, str(src), "-o", str(Path(tmp, "probe"))],
                                   capture_output=True)
         except OSError:
             return False
         return done.returncode == 0
 
 
+OPENMP_PROBE = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n"
+PLAIN_PROBE = "int main(void){return 0;}\n"
 CODES = Path("fastnn/_kernels/codes.py")
 CODES_PXD = Path("fastnn/_kernels/cython/_codes.pxd")
 
@@ -44,12 +47,21 @@ def _write_codes_pxd():
 
 
 def _extensions():
-    # -fno-math-errno: sqrt need not set errno, so loops calling it vectorise.
-    compile_args = ["-O3", "-fno-math-errno"] if sys.platform != "win32" else ["/O2"]
+    # -fno-math-errno: sqrt need not set errno; -fno-trapping-math: selects on
+    # float comparisons may be if-converted (FP exception flags are never read).
+    # Both change no result, and let the loops of sqrt and _vmath.h vectorise.
+    # -ffp-contract=off: no a * b + c fused into an FMA (which -march=native
+    # allows), so the kernels round as the NumPy reference does, bit for bit.
+    compile_args = (["-O3", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
+                    if sys.platform != "win32" else ["/O2"])
     link_args = []
-    if sys.platform != "win32" and _compiler_supports_openmp():
-        compile_args.append("-fopenmp")
-        link_args.append("-fopenmp")
+    if sys.platform != "win32":
+        if _compiler_accepts("-fopenmp", OPENMP_PROBE):
+            compile_args.append("-fopenmp")
+            link_args.append("-fopenmp")
+        if os.environ.get("FASTNN_PORTABLE") != "1" and _compiler_accepts("-march=native",
+                                                                           PLAIN_PROBE):
+            compile_args.append("-march=native")
     sources = sorted(Path("fastnn/_kernels/cython").glob("*.pyx"))
     return [
         Extension(
@@ -59,6 +71,7 @@ def _extensions():
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=compile_args,
             extra_link_args=link_args,
+            depends=["fastnn/_kernels/cython/_vmath.h"],
         )
         for src in sources
     ]

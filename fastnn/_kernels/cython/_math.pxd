@@ -1,9 +1,12 @@
 # Helpers shared by every Cython kernel (all inline, all nogil): the fused
-# float type, libm per dtype, the numerically delicate functions (stable
+# float type, libm for double and _vmath.h's vectorisable functions for float
+# (exp <= 1 ulp, tanh and sigmoid <= 2 ulp from libm), the numerically delicate functions (stable
 # sigmoid, log1pexp, the max-subtracted exponentials of softmax) and the
 # elementwise activations g(a). Only these take exp or log of a logit.
 
-from libc.math cimport (exp, expf, fabs, fabsf, log1p, sqrt, sqrtf, tanh, tanhf)
+from libc.math cimport exp, fabs, fabsf, log1p, sqrt, sqrtf, tanh
+
+from ._vmath cimport fn_expf, fn_sigmoidf, fn_tanhf
 
 ctypedef fused floating:
     float
@@ -12,7 +15,7 @@ ctypedef fused floating:
 
 cdef inline floating f_exp(floating x) noexcept nogil:
     if floating is float:
-        return expf(x)
+        return fn_expf(x)
     else:
         return exp(x)
 
@@ -33,7 +36,7 @@ cdef inline floating f_sqrt(floating x) noexcept nogil:
 
 cdef inline floating f_tanh(floating x) noexcept nogil:
     if floating is float:
-        return tanhf(x)
+        return fn_tanhf(x)
     else:
         return tanh(x)
 
@@ -41,6 +44,8 @@ cdef inline floating f_tanh(floating x) noexcept nogil:
 cdef inline floating sigmoid(floating z) noexcept nogil:
     """sigma(z) = 1 / (1 + e^{-z}), as e^{z} / (1 + e^{z}) for z < 0:
     e = e^{-|z|} <= 1, so exp never overflows on either side."""
+    if floating is float:
+        return fn_sigmoidf(z)
     cdef floating e = f_exp(-f_abs(z))
     if z >= 0:
         return <floating>1 / (1 + e)
@@ -75,6 +80,7 @@ cdef inline double shifted_exp(const floating* z, floating* e, Py_ssize_t k,
             m[0] = z[j]
     for j in range(k):
         e[j] = f_exp(z[j] - m[0])
+    for j in range(k):
         s += e[j]
     return s
 

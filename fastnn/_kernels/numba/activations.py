@@ -1,23 +1,13 @@
 """Activations h = g(a) and their backward pass dL/da = dL/dh * g'(a),
 elementwise over arrays of any shape (one loop per activation code)."""
-import numpy as np
-
 from ..codes import ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH
 from ._jit import kernel, scalar
-
-
-@kernel
-def sigmoid(z):
-    """sigma(z) = 1 / (1 + e^{-z}), as e^{z} / (1 + e^{z}) for z < 0 so that
-    exp never overflows."""
-    one = scalar(1, z)
-    e = np.exp(-abs(z))
-    return one / (one + e) if z >= 0 else e / (one + e)
+from .vmath import sigmoid, tanh
 
 
 @kernel
 def activation_forward(Z, act, alpha, H_out):
-    """h = g(a): linear a; sigmoid; tanh; relu max(0, a); leaky relu a if a > 0
+    """h = g(a): linear a; sigmoid; tanh (float32: vmath's vectorised ones); relu max(0, a); leaky relu a if a > 0
     else alpha a; step 1 if a >= 0 else 0."""
     z, h = Z.reshape(-1), H_out.reshape(-1)
     zero, one, slope = scalar(0, Z), scalar(1, Z), scalar(alpha, Z)
@@ -29,7 +19,7 @@ def activation_forward(Z, act, alpha, H_out):
             h[i] = sigmoid(z[i])
     elif act == ACT_TANH:
         for i in range(z.size):
-            h[i] = np.tanh(z[i])
+            h[i] = tanh(z[i])
     elif act == ACT_RELU:
         for i in range(z.size):
             h[i] = z[i] if z[i] > 0 else zero

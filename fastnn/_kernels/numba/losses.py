@@ -5,7 +5,7 @@ import numpy as np
 
 from ..codes import LOSS_BCE, LOSS_POISSON, LOSS_SOFTMAX_CE, LOSS_SQUARED
 from ._jit import kernel, scalar
-from .activations import sigmoid
+from .vmath import exp, sigmoid
 
 
 @kernel
@@ -15,7 +15,8 @@ def softmax_row(z, p):
     m = z.max()
     total = scalar(0, z)
     for j in range(z.size):
-        p[j] = np.exp(z[j] - m)
+        p[j] = exp(z[j] - m)
+    for j in range(z.size):
         total += p[j]
     for j in range(z.size):
         p[j] /= total
@@ -60,18 +61,33 @@ def weighted_mean(acc, total):
 
 
 @kernel
-def squared_error(Z, Y, w, dZ_out):
-    """L_i = sum_j (a_ij - y_ij)^2, dL/da = 2 c_i (a - y)."""
+def pointwise_term(loss, a, y):
+    """(g, L) of one output, dL/da = 2 c_i g: squared error g = a - y, L = (a - y)^2;
+    Poisson deviance with mean mu = e^a, g = mu - y, L = 2 (y log y - y a - y + mu)
+    (y log y = 0 at y = 0; log mu = a is never computed, so mu underflowing to 0
+    is exact). L in float64."""
+    if loss == LOSS_SQUARED:
+        diff = a - y
+        return diff, np.float64(diff) * np.float64(diff)
+    mu = exp(a)
+    wide = np.float64(y)
+    ylogy = wide * np.log(wide) if wide > 0 else 0.0
+    return mu - y, 2.0 * (ylogy - wide * np.float64(a) - wide + np.float64(mu))
+
+
+@kernel
+def pointwise_loss(loss, Z, Y, w, dZ_out):
+    """Weighted mean of L_i = sum_j L(a_ij, y_ij) for the squared error or the
+    Poisson deviance (pointwise_term), dL/da = 2 c_i g(a, y)."""
     B = Z.shape[0]
     total = weight_sum(w, B)
     acc = 0.0
     for r in range(B):
         u, two_c = row_weight(w, r), scalar(2, Z) * row_scale(w, r, total, Z)
         for j in range(Z.shape[1]):
-            diff = Z[r, j] - Y[r, j]
-            dZ_out[r, j] = two_c * diff
-            wide = np.float64(diff)
-            acc += u * (wide * wide) if u != 0 else 0.0
+            g, term = pointwise_term(loss, Z[r, j], Y[r, j])
+            dZ_out[r, j] = two_c * g
+            acc += u * term if u != 0 else 0.0
     return weighted_mean(acc, total)
 
 
@@ -114,37 +130,14 @@ def softmax_cross_entropy(Z, Y, w, dZ_out):
 
 
 @kernel
-def poisson_deviance(Z, Y, w, dZ_out):
-    """L_i = sum_j 2 (y log y - y a - y + e^a) for the mean mu = e^a (y log y = 0
-    at y = 0; log mu = a is never computed, so mu underflowing to 0 is exact);
-    dL/da = 2 c_i (e^a - y)."""
-    B = Z.shape[0]
-    total = weight_sum(w, B)
-    acc = 0.0
-    for r in range(B):
-        u, two_c = row_weight(w, r), scalar(2, Z) * row_scale(w, r, total, Z)
-        for j in range(Z.shape[1]):
-            a, y = Z[r, j], Y[r, j]
-            mu = np.exp(a)
-            dZ_out[r, j] = two_c * (mu - y)
-            wide = np.float64(y)
-            ylogy = wide * np.log(wide) if wide > 0 else 0.0
-            term = 2.0 * (ylogy - wide * np.float64(a) - wide + np.float64(mu))
-            acc += u * term if u != 0 else 0.0
-    return weighted_mean(acc, total)
-
-
-@kernel
 def loss_grad(loss, Z, Y, w, dZ_out):
     """Loss of logits ``Z`` against targets ``Y`` (B x k), the mean over the
     rows weighted by ``w`` (B weights; empty: unweighted), returned as a float;
     writes dL/dZ into ``dZ_out`` (see reference.loss_grad). Codes as in codes.LOSS_*."""
-    if loss == LOSS_SQUARED:
-        return squared_error(Z, Y, w, dZ_out)
+    if loss == LOSS_SQUARED or loss == LOSS_POISSON:
+        return pointwise_loss(loss, Z, Y, w, dZ_out)
     if loss == LOSS_BCE:
         return binary_cross_entropy(Z, Y, w, dZ_out)
     if loss == LOSS_SOFTMAX_CE:
         return softmax_cross_entropy(Z, Y, w, dZ_out)
-    if loss == LOSS_POISSON:
-        return poisson_deviance(Z, Y, w, dZ_out)
     return np.nan
