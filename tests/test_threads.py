@@ -26,23 +26,25 @@ from test_kernels import (LOSSES, NET_TOL, assert_close, epoch_run, hyperparamet
 pytestmark = pytest.mark.skipif("cython" not in available_backends(),
                                 reason="the Cython backend is not built")
 
-# (sizes, hidden activation, batch sizes): [200, 64, 10] has blocks of 304
-# rows and 2 partitions from 125 rows (PARTS_MAX from 4096); [40, 8, 3] has
-# blocks of 512 rows and one partition below 4845 rows.
+# [200, 64, 10] has blocks of 384 rows and 2 partitions from 128 rows
+# (PARTS_MAX from 4096); [40, 8, 3] has blocks of 512 rows and one partition
+# below 4845 rows.
 WIDE_INPUT = [200, 64, 10]
 NARROW = [40, 8, 3]
 
 
 def plan(sizes, rows):
+    """(partitions, blocks of the first partition) of a batch of ``rows`` rows."""
     net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
-    return layout.partitions(net, rows), -(-rows // layout.block_rows(net))
+    parts = layout.partitions(net, rows)
+    return parts, -(-(rows // parts) // layout.block_rows(net))
 
 
 def test_the_shapes_reach_every_branch():
     assert plan(WIDE_INPUT, 33) == (1, 1)
     assert plan(WIDE_INPUT, 256) == (2, 1)
-    assert plan(WIDE_INPUT, 700) == (2, 3)
-    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 17)
+    assert plan(WIDE_INPUT, 1000) == (2, 2)
+    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 4)
     assert plan(NARROW, 1000) == (1, 2)
 
 
@@ -50,6 +52,9 @@ def test_partitions_depend_on_rows_only_and_grow_with_them():
     net = network(WIDE_INPUT, [codes.ACT_RELU], 0.01, codes.LOSS_SQUARED)
     counts = [layout.partitions(net, rows) for rows in range(1, 9000, 13)]
     assert counts == sorted(counts) and set(counts) == {1, 2, layout.PARTS_MAX}
+    wide = network([784, 1024, 1024, 10], [codes.ACT_RELU] * 2, 0.01, codes.LOSS_SQUARED)
+    assert layout.partitions(wide, 256) == 1  # its reduction would stream 1.9M entries
+    assert layout.partitions(wide, 512) == 2
 
 
 @pytest.mark.parametrize("sizes", [WIDE_INPUT, NARROW, [784, 128, 10], [4, 32, 16, 4]])
@@ -76,7 +81,7 @@ def case(sizes, act, loss, rows, dtype, weighted, seed=0):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
-                                        (WIDE_INPUT, 256), (WIDE_INPUT, 700),
+                                        (WIDE_INPUT, 256), (WIDE_INPUT, 1000),
                                         (WIDE_INPUT, 5000), (NARROW, 1000)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
@@ -104,7 +109,7 @@ def test_zero_weights_in_a_whole_block_give_zero_share():
 
 
 @pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_ADAM])
-@pytest.mark.parametrize("batch_size", [1, 2, 33, 256, 700, 1500])
+@pytest.mark.parametrize("batch_size", [1, 2, 33, 256, 1000, 1500])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_train_epoch_matches_reference(opt, batch_size, weighted):
     """Shuffled rows of 1500 of WIDE_INPUT in float64 (at most 40 steps, so

@@ -78,16 +78,21 @@ def widest(net):
 
 # A partition gets at least PART_ROWS rows and PART_FLOPS floating-point
 # operations (about 6 per weight and row: the GEMMs of forward and backward),
-# so that a thread's share pays for starting it and for the reduction; batches
-# of at least MANY_ROWS rows per partition get PARTS_MAX partitions, others 2.
-PART_ROWS = 16
+# so that a thread's share pays for starting it and for the reduction; when
+# the parameters outgrow a core's cache (more than PART_PARAMS entries), the
+# reduction streams them from memory, and a partition needs BIG_PART_ROWS rows
+# for it to stay a few percent of its work. Batches of at least MANY_ROWS rows
+# per partition get PARTS_MAX partitions, others 2.
+PART_ROWS = 64
 PART_FLOPS = 5_000_000
+PART_PARAMS = 262144
+BIG_PART_ROWS = 256
 MANY_ROWS = 1024
 PARTS_MAX = 4
 # A block's rows of X, A, H and D (n_0 + 3 S entries a row) take about
 # BLOCK_ENTRIES entries, between BLOCK_MIN and BLOCK_MAX rows (multiples of 16).
-BLOCK_ENTRIES = 131072
-BLOCK_MIN = 32
+BLOCK_ENTRIES = 163840
+BLOCK_MIN = 128
 BLOCK_MAX = 512
 
 
@@ -95,7 +100,8 @@ BLOCK_MAX = 512
 def partitions(net, rows):
     """P, the row partitions of a batch of ``rows`` rows: 1, 2 or PARTS_MAX."""
     flops = 6 * rows * (net.param_at[-1] - net.unit_at[-1])
-    if rows < 2 * PART_ROWS or flops < 2 * PART_FLOPS:
+    least = BIG_PART_ROWS if net.param_at[-1] > PART_PARAMS else PART_ROWS
+    if rows < 2 * least or flops < 2 * PART_FLOPS:
         return 1
     return PARTS_MAX if rows >= PARTS_MAX * MANY_ROWS else 2
 

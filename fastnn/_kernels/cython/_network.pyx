@@ -279,14 +279,16 @@ cdef double partition_grad(const Net* net, const floating* X, const floating* Y,
                            const floating* sw, const int64_t* rows, Py_ssize_t lo, Py_ssize_t hi,
                            const floating* params, const Work* w, floating* grads, floating* db,
                            double total, Py_ssize_t block_size) noexcept nogil:
-    """The gradient of rows lo..hi-1 of a batch into grads, block by block
-    (block_step); returns their sum_i w_i L_i."""
-    cdef Py_ssize_t first = lo, n
+    """The gradient of rows lo..hi-1 of a batch into grads, in n = ceil((hi -
+    lo) / block_size) blocks of equal size (within a row), block j the rows
+    lo + j (hi - lo) / n .. lo + (j + 1) (hi - lo) / n - 1 (block_step);
+    returns their sum_i w_i L_i."""
+    cdef Py_ssize_t j, first, n = (hi - lo + block_size - 1) // block_size
     cdef double acc = 0
-    while first < hi:
-        n = min(block_size, hi - first)
-        acc += block_step(net, X, Y, sw, rows, first, n, params, w, grads, db, total, first > lo)
-        first += n
+    for j in range(n):
+        first = lo + j * (hi - lo) // n
+        acc += block_step(net, X, Y, sw, rows, first, lo + (j + 1) * (hi - lo) // n - first,
+                          params, w, grads, db, total, j > 0)
     return acc
 
 
