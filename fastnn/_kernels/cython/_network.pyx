@@ -14,7 +14,6 @@ while its activations are in cache, dW and db accumulated), the partitions
 run on OpenMP's threads with single-threaded BLAS, and their gradients are
 added in partition order, so any number of threads gives the same bits.
 """
-cimport openmp
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t
@@ -28,7 +27,19 @@ from ._math cimport floating
 from ._optim cimport Opt, cy_optimizer_step, state_struct
 
 from ..epoch import n_steps
-from ..layout import block_rows, partials, partitions, regions
+from ..layout import PARTS_MAX, block_rows, partials, partitions, regions
+
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int fastnn_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int fastnn_max_threads(void) { return 1; }
+    #endif
+    """
+    int max_threads "fastnn_max_threads"() noexcept nogil  # OpenMP's, 1 without OpenMP
 
 
 cdef struct Net:
@@ -201,6 +212,9 @@ cdef const floating* batch_block(const floating* X, Py_ssize_t width, const int6
 cdef enum:
     MAX_PARTS = 8             # at least layout.PARTS_MAX
     REDUCE_CHUNK = 16384      # entries of the gradient per chunk of the reduction
+
+if PARTS_MAX > MAX_PARTS:
+    raise ImportError(f"layout.PARTS_MAX = {PARTS_MAX} exceeds _network.pyx's MAX_PARTS")
 
 
 cdef double block_step(const Net* net, const floating* X, const floating* Y, const floating* sw,
@@ -394,7 +408,7 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
     cdef double value
     plan = _Plan(net, B)
     cdef Py_ssize_t parts = plan.parts, block_size = plan.block
-    cdef int threads = openmp.omp_get_max_threads()
+    cdef int threads = max_threads()
     if plan.blocked:
         with _OneBlasThread(True), nogil:
             value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B, &params[0], &w,
@@ -436,7 +450,7 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     full, last = _Plan(net, batch_size), _Plan(net, N - (steps - 1) * batch_size)
     cdef Py_ssize_t parts_full = full.parts, parts_last = last.parts, block_size = full.block
     cdef bint blocked_full = full.blocked, blocked_last = last.blocked
-    cdef int threads = openmp.omp_get_max_threads()
+    cdef int threads = max_threads()
     with _OneBlasThread(blocked_full or blocked_last), nogil:
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
