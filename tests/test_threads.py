@@ -1,6 +1,6 @@
 """The Cython backend's blocked and threaded path (``_network.pyx``, the
-partitions and blocks of ``layout.py``) against the NumPy reference, and the
-same bits on one and two threads.
+partitions and blocks of ``layout.py``, the update split between threads)
+against the NumPy reference, and the same bits on one and two threads.
 
 The shapes are chosen so that each branch of the path runs: one block of
 one partition (the unblocked path), several blocks of one partition, two
@@ -173,16 +173,19 @@ def _sgd_state(params):
 # --------------------------------------------------------------------------
 
 WORKER = r"""
-import sys
 import numpy as np
 from fastnn._kernels import codes, get_backend, layout
 from fastnn._kernels.values import network, optimizer_state
 
 cy = get_backend("cython")
 out = []
-for sizes, rows, batch_size, dtype, weighted in [
-        ([200, 64, 10], 5000, 5000, np.float32, False), ([200, 64, 10], 5000, 700, np.float64, True),
-        ([200, 64, 10], 1000, 256, np.float32, True), ([4, 32, 16, 4], 10000, 10000, np.float32, False)]:
+for sizes, rows, batch_size, dtype, weighted, opt, torch in [
+        ([200, 64, 10], 5000, 5000, np.float32, False, codes.OPT_ADAM, 0),
+        ([200, 64, 10], 5000, 700, np.float64, True, codes.OPT_ADAM, 0),
+        ([200, 64, 10], 1000, 256, np.float32, True, codes.OPT_SGD, 0),
+        ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
+        ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
+        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0)]:
     rng = np.random.default_rng(rows + batch_size)
     net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SOFTMAX_CE)
     X = rng.standard_normal((rows, sizes[0])).astype(dtype)
@@ -193,15 +196,19 @@ for sizes, rows, batch_size, dtype, weighted in [
     work = np.empty(layout.work_size(net, batch_size), dtype)
     hp = np.zeros(codes.HP_SIZE)
     hp[[codes.HP_LR, codes.HP_BETA1, codes.HP_BETA2, codes.HP_EPS]] = [1e-3, 0.9, 0.999, 1e-8]
-    state = optimizer_state(codes.OPT_ADAM, np.zeros_like(params), np.zeros_like(params), hp)
+    hp[[codes.HP_TORCH, codes.HP_MU_PRODUCT, codes.HP_MOMENTUM_DECAY]] = [torch, 1.0, 0.004]
+    states = (np.zeros_like(params), np.zeros_like(params)) if opt != codes.OPT_SGD else (
+        np.empty(0, dtype), np.empty(0, dtype))
+    state = optimizer_state(opt, *states, hp)
     steps = -(-rows // batch_size)
     losses = np.zeros(3 * steps)
     for epoch in range(3):
         cy.train_epoch(X, Y, w, rng.permutation(rows), batch_size, net, params, grads, state,
                        np.full(steps, 1e-3), np.empty(0), losses[epoch * steps:], work)
-    value = cy.loss_and_grad(X, Y, w, net, params, grads, np.empty(layout.work_size(net, rows),
-                                                                     dtype))
-    out += [params.tobytes().hex(), grads.tobytes().hex(), losses.tobytes().hex(), repr(value)]
+    value = cy.loss_and_grad(X, Y, w, net, params, grads,
+                             np.empty(layout.work_size(net, rows), dtype))
+    out += [params.tobytes().hex(), grads.tobytes().hex(), losses.tobytes().hex(),
+            state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0])]
 print("\n".join(out))
 """
 
@@ -216,5 +223,5 @@ def run_on_threads(threads):
 
 def test_one_and_two_threads_give_the_same_bits():
     one, two = run_on_threads(1), run_on_threads(2)
-    assert len(one.splitlines()) == 16
+    assert len(one.splitlines()) == 6 * 7
     assert one == two

@@ -20,7 +20,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from ._blas cimport gemm
-from ._codes cimport HP_BETA1, HP_LR, HP_WEIGHT_DECAY, OPT_SGD
+from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport (cy_dense_backward, cy_dense_forward, cy_input_grad, cy_layer_delta,
                       cy_loss_grad)
 from ._math cimport floating
@@ -210,8 +210,9 @@ cdef const floating* batch_block(const floating* X, Py_ssize_t width, const int6
 
 
 cdef enum:
-    MAX_PARTS = 8             # at least layout.PARTS_MAX
+    MAX_PARTS = 8             # at least layout.PARTS_MAX; also the most threads of an update
     REDUCE_CHUNK = 16384      # entries of the gradient per chunk of the reduction
+    SPLIT_UPDATE = 32768      # parameters from which an update is split between threads
 
 if PARTS_MAX > MAX_PARTS:
     raise ImportError(f"layout.PARTS_MAX = {PARTS_MAX} exceeds _network.pyx's MAX_PARTS")
@@ -344,6 +345,36 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
         for p in range(parts):
             acc += part_loss[p]
     return acc / total if total > 0 else 0
+
+
+cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, Py_ssize_t n,
+                               int threads) noexcept nogil:
+    """cy_optimizer_step over n parameters, split into contiguous chunks run on
+    up to ``threads`` threads: the rules are elementwise (their per-step
+    coefficients come from t and hp alone), so every entry gets the same bits
+    as in one call. Each chunk advances its own copies of t and hp; the
+    first chunk's are kept."""
+    cdef double hp[MAX_PARTS][HP_SIZE]
+    cdef int64_t t[MAX_PARTS]
+    cdef Py_ssize_t c, j, lo, chunks = min(threads, MAX_PARTS)
+    cdef Opt oc
+    if chunks < 2 or n < SPLIT_UPDATE:
+        cy_optimizer_step(o, params, grads, n)
+        return
+    for c in range(chunks):
+        t[c] = o.t[0]
+        memcpy(&hp[c][0], o.hp, HP_SIZE * sizeof(double))
+    for c in prange(chunks, num_threads=chunks, schedule="static", chunksize=1):
+        lo = c * n // chunks
+        oc = o
+        oc.t, oc.hp = &t[c], &hp[c][0]
+        if o.s1 != NULL:
+            oc.s1 = <floating*>o.s1 + lo
+        if o.s2 != NULL:
+            oc.s2 = <floating*>o.s2 + lo
+        cy_optimizer_step(oc, params + lo, grads + lo, (c + 1) * n // chunks - lo)
+    o.t[0] = t[0]
+    memcpy(o.hp, &hp[0][0], HP_SIZE * sizeof(double))
 
 
 class _Plan:
@@ -481,5 +512,5 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
                 o.t[0] += 1
             else:
-                cy_optimizer_step(o, &params[0], &grads[0], params.shape[0])
+                split_optimizer_step(o, &params[0], &grads[0], params.shape[0], threads)
     return done
