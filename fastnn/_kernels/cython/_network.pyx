@@ -353,7 +353,8 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
     up to ``threads`` threads: the rules are elementwise (their per-step
     coefficients come from t and hp alone), so every entry gets the same bits
     as in one call. Each chunk advances its own copies of t and hp; the
-    first chunk's are kept."""
+    first chunk's are kept. Only after a blocked step: between BLAS's own
+    threaded calls, OpenMP's threads would compete with BLAS's spinning ones."""
     cdef double hp[MAX_PARTS][HP_SIZE]
     cdef int64_t t[MAX_PARTS]
     cdef Py_ssize_t c, j, lo, chunks = min(threads, MAX_PARTS)
@@ -512,5 +513,6 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
                 o.t[0] += 1
             else:
-                split_optimizer_step(o, &params[0], &grads[0], params.shape[0], threads)
+                split_optimizer_step(o, &params[0], &grads[0], params.shape[0],
+                                     threads if blocked else 1)
     return done
