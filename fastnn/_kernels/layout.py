@@ -107,17 +107,6 @@ def partitions(net, rows):
 
 
 @shared
-def split_units(net, rows):
-    """True when a batch of ``rows`` rows gets one partition only because its
-    parameters outgrow the cache (see PART_PARAMS): it is then split in two
-    halves of rows (forward, loss, deltas, dL/dh) and two halves of each
-    layer's units (dW, db), which needs no reduction."""
-    flops = 6 * rows * (net.param_at[-1] - net.unit_at[-1])
-    return (partitions(net, rows) == 1 and net.param_at[-1] > PART_PARAMS
-            and rows >= 2 * PART_ROWS and flops >= 2 * PART_FLOPS)
-
-
-@shared
 def block_rows(net):
     """Rows of a block: BLOCK_ENTRIES / (n_0 + 3 S), a multiple of 16 in [BLOCK_MIN, BLOCK_MAX]."""
     rows = BLOCK_ENTRIES // (net.sizes[0] + 3 * net.unit_at[-1]) // 16 * 16

@@ -27,7 +27,7 @@ from ._math cimport floating
 from ._optim cimport Opt, cy_optimizer_step, state_struct
 
 from ..epoch import n_steps
-from ..layout import PARTS_MAX, block_rows, partials, partitions, regions, split_units
+from ..layout import PARTS_MAX, block_rows, partials, partitions, regions
 
 
 cdef extern from *:
@@ -347,90 +347,13 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
     return acc / total if total > 0 else 0
 
 
-cdef double halves_loss_grad(const Net* net, const floating* X, const floating* Y,
-                             const floating* sw, Py_ssize_t B, const floating* params,
-                             const Work* w, floating* grads, int threads) noexcept nogil:
-    """Loss and gradient of a batch of B rows (in the regions' usual layout)
-    on up to 2 threads: half h of the rows, h B / 2 .. (h + 1) B / 2 - 1, gets
-    its forward, loss (rescaled to the batch's normalisation as in
-    block_step), dL/da_k and dL/dh_{k-1}; half h of layer k's units,
-    h n_{k+1} / 2 .. (h + 1) n_{k+1} / 2 - 1, gets its rows of dW_k over all
-    B rows and db_k = db^0 + db^1 (the rows' halves' sums, in that order)."""
-    cdef double part_loss[2]
-    cdef double total = B, part
-    cdef Py_ssize_t h, i, k, kf, fi, fo, r0, n, j0, j1, n_in, n_out, off, L = net.n_layers
-    cdef Py_ssize_t nL = net.sizes[L]
-    cdef floating* db[2]
-    cdef floating* dZ
-    cdef const floating* h_in
-    cdef const floating* weights
-    cdef floating scale
-    cdef double value
-    db[0], db[1] = <floating*>w.scratch, <floating*>w.partial_db
-    if sw != NULL:
-        total = 0
-        for i in range(B):
-            total += sw[i]
-    with parallel(num_threads=min(threads, 2)):
-        for h in prange(2, schedule="static", chunksize=1):
-            r0 = h * B // 2
-            n = (h + 1) * B // 2 - r0
-            h_in = X + r0 * net.sizes[0]
-            for kf in range(L):
-                fi, fo = net.sizes[kf], net.sizes[kf + 1]
-                cy_dense_forward(h_in, params + net.param_at[kf],
-                                 params + net.param_at[kf] + fo * fi, n, fi, fo,
-                                 net.acts[kf], <floating>net.alpha,
-                                 block(<floating*>w.A, net, kf, B) + r0 * fo,
-                                 block(<floating*>w.H, net, kf, B) + r0 * fo)
-                h_in = block(<floating*>w.H, net, kf, B) + r0 * fo
-            weights = sw + r0 if sw != NULL else NULL
-            part = n
-            if weights != NULL:
-                part = 0
-                for i in range(n):
-                    part = part + weights[i]
-            dZ = block(<floating*>w.D, net, L - 1, B) + r0 * nL
-            value = cy_loss_grad(net.loss, block(<floating*>w.A, net, L - 1, B) + r0 * nL,
-                                 Y + r0 * nL, weights, dZ, n, nL)
-            if part != total:
-                scale = <floating>(part / total)
-                for i in range(n * nL):
-                    dZ[i] = dZ[i] * scale
-            part_loss[h] = value * part
-        for k in range(L - 1, -1, -1):
-            n_in, n_out, off = net.sizes[k], net.sizes[k + 1], net.param_at[k]
-            for h in prange(2, schedule="static", chunksize=1):
-                r0 = h * B // 2
-                n = (h + 1) * B // 2 - r0
-                dZ = block(<floating*>w.D, net, k, B) + r0 * n_out
-                cy_layer_delta(block(<floating*>w.A, net, k, B) + r0 * n_out,
-                               block(<floating*>w.H, net, k, B) + r0 * n_out, dZ, n, n_out,
-                               net.acts[k], <floating>net.alpha, dZ, db[h])
-            for h in prange(2, schedule="static", chunksize=1):
-                j0 = h * n_out // 2
-                j1 = (h + 1) * n_out // 2
-                gemm(True, False, j1 - j0, n_in, B, 1, block(<floating*>w.D, net, k, B) + j0,
-                     n_out, X if k == 0 else block(<floating*>w.H, net, k - 1, B), n_in, 0,
-                     grads + off + j0 * n_in, n_in)
-                for i in range(j0, j1):
-                    grads[off + n_out * n_in + i] = db[0][i] + db[1][i]
-                if k > 0:
-                    r0 = h * B // 2
-                    n = (h + 1) * B // 2 - r0
-                    cy_input_grad(block(<floating*>w.D, net, k, B) + r0 * n_out, params + off,
-                                  n, n_in, n_out, block(<floating*>w.D, net, k - 1, B) + r0 * n_in)
-    value = part_loss[0] + part_loss[1]
-    return value / total if total > 0 else 0
-
-
 cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, Py_ssize_t n,
                                int threads) noexcept nogil:
     """cy_optimizer_step over n parameters, split into contiguous chunks run on
     up to ``threads`` threads: the rules are elementwise (their per-step
     coefficients come from t and hp alone), so every entry gets the same bits
     as in one call. Each chunk advances its own copies of t and hp; the
-    first chunk's are kept. Only after a blocked or halved step: between BLAS's own
+    first chunk's are kept. Only after a blocked step: between BLAS's own
     threaded calls, OpenMP's threads would compete with BLAS's spinning ones."""
     cdef double hp[MAX_PARTS][HP_SIZE]
     cdef int64_t t[MAX_PARTS]
@@ -458,12 +381,10 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
 class _Plan:
     """How train_epoch and loss_and_grad split a batch of B rows: ``parts``
     partitions (layout.partitions), blocks of ``block`` rows
-    (layout.block_rows); ``blocked`` unless it is one block of one partition;
-    ``halves`` when the rows and the units are halved instead (layout.split_units)."""
+    (layout.block_rows); ``blocked`` unless it is one block of one partition."""
     def __init__(self, net, B):
         self.parts, self.block = partitions(net, B), block_rows(net)
-        self.halves = split_units(net, B)
-        self.blocked = not self.halves and (self.parts > 1 or B > self.block)
+        self.blocked = self.parts > 1 or B > self.block
 
 
 def forward(const floating[:, ::1] X, net, const floating[::1] params, floating[:, ::1] out,
@@ -511,8 +432,7 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
                   net, const floating[::1] params, floating[::1] grads_out, work):
     """Forward (Algorithm 5), the loss of the logits (weighted by ``sw``; empty:
     unweighted), backward (Algorithm 6); writes dL/dtheta into ``grads_out``
-    (params' layout); returns the loss. Large batches take the blocked or the
-    halved path (_Plan)."""
+    (params' layout); returns the loss. Large batches take the blocked path."""
     cdef Net c = net_struct(net)
     cdef Work w = work_struct(net, work, &grads_out[0])
     cdef Py_ssize_t B = X.shape[0]
@@ -525,11 +445,6 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
         with _OneBlasThread(True), nogil:
             value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B, &params[0], &w,
                                       &grads_out[0], parts, block_size, threads)
-        return value
-    if plan.halves:
-        with _OneBlasThread(True), nogil:
-            value = halves_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, B, &params[0], &w,
-                                     &grads_out[0], threads)
         return value
     with nogil:
         cy_forward(&c, &X[0, 0], B, &params[0], &w)
@@ -557,7 +472,7 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     cdef Py_ssize_t N = order.shape[0], steps = n_steps(N, batch_size)
     cdef Py_ssize_t n0 = X.shape[1], nL = Y.shape[1], s, Bs, done = steps
     cdef bint plain_sgd = o.code == OPT_SGD and <floating>o.hp[HP_WEIGHT_DECAY] == 0
-    cdef bint fused, blocked, halves
+    cdef bint fused, blocked
     cdef const int64_t* rows
     cdef const floating* x
     cdef const floating* y
@@ -567,13 +482,11 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     full, last = _Plan(net, batch_size), _Plan(net, N - (steps - 1) * batch_size)
     cdef Py_ssize_t parts_full = full.parts, parts_last = last.parts, block_size = full.block
     cdef bint blocked_full = full.blocked, blocked_last = last.blocked
-    cdef bint halves_full = full.halves, halves_last = last.halves
     cdef int threads = max_threads()
-    with _OneBlasThread(blocked_full or blocked_last or halves_full or halves_last), nogil:
+    with _OneBlasThread(blocked_full or blocked_last), nogil:
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
             blocked = blocked_full if s + 1 < steps else blocked_last
-            halves = halves_full if s + 1 < steps else halves_last
             if blocked:
                 value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], all_weights, rows, Bs,
                                           &params[0], &w, &grads[0],
@@ -584,15 +497,11 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 y = batch_block(&Y[0, 0], nL, rows, Bs, <floating*>w.y)
                 if all_weights != NULL:
                     weights = batch_block(all_weights, 1, rows, Bs, <floating*>w.wb)
-                if halves:
-                    value = halves_loss_grad(&c, x, y, weights, Bs, &params[0], &w, &grads[0],
-                                             threads)
-                else:
-                    cy_forward(&c, x, Bs, &params[0], &w)
-                    value = cy_loss(&c, y, weights, Bs, &w)
+                cy_forward(&c, x, Bs, &params[0], &w)
+                value = cy_loss(&c, y, weights, Bs, &w)
             losses_out[s] = value
-            fused = plain_sgd and not blocked and not halves and s + 1 < steps and isfinite(value)
-            if not fused and not blocked and not halves:
+            fused = plain_sgd and not blocked and s + 1 < steps and isfinite(value)
+            if not fused and not blocked:
                 cy_backward(&c, x, Bs, &params[0], &w, &grads[0])
             if not isfinite(value):
                 done = s
@@ -605,5 +514,5 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 o.t[0] += 1
             else:
                 split_optimizer_step(o, &params[0], &grads[0], params.shape[0],
-                                     threads if blocked or halves else 1)
+                                     threads if blocked else 1)
     return done
