@@ -10,15 +10,26 @@ value. Layers are indexed k = 0..L-1 (layer k maps n_k inputs to n_{k+1} units).
 Parameters: layer k stores W_k (n_{k+1} x n_k, row-major) at ``param_at[k]``,
 then b_k (n_{k+1}); ``param_at[L]`` is the buffer's size.
 
-Work buffer for batches of up to R rows (R = :func:`capacity`), seven regions::
+Work buffer for batches of up to R rows (R = :func:`capacity`), seven regions
+(:func:`regions`) and the partitions' buffers (:func:`partials`)::
 
     X batch (R n_0) | Y batch (R n_L) | w batch (R) | A (R S) | H (R S) | D (R S) | scratch (M)
+    | partial gradients ((P - 1) T) | partial db (P M)
 
 (w batch: the batch's sample weights, used only by weighted training)
 with S = n_1 + ... + n_L (``unit_at[L]``) and M = max(n_1, ..., n_L). In a
 batch of B <= R rows, layer k's a_k, h_k and dL/da_k are the B x n_{k+1}
 blocks at B ``unit_at[k]`` of A, H and D (:func:`block`), so smaller batches
 pack at the front.
+
+Large batches (the Cython backend) are split into P = :func:`partitions`
+row partitions, each worked through in blocks of :func:`block_rows` rows
+(forward, loss and backward of one block while its rows of A, H, D stay in
+cache); partition p >= 1 accumulates its gradient into its own T-entry buffer
+(T = ``param_at[L]``), p = 0 into the gradient itself, and each has an
+M-entry scratch. P depends only on the batch's rows and the shapes, never
+on the number of threads, so the sums and their order are the same on any
+number of cores.
 """
 import numpy as np
 
@@ -65,17 +76,69 @@ def widest(net):
     return net.sizes[1:].max()
 
 
+# A partition gets at least PART_ROWS rows and PART_FLOPS floating-point
+# operations (about 6 per weight and row: the GEMMs of forward and backward),
+# so that a thread's share pays for starting it and for the reduction; when
+# the parameters outgrow a core's cache (more than PART_PARAMS entries), the
+# reduction streams them from memory, and a partition needs BIG_PART_ROWS rows
+# for it to stay a few percent of its work. Batches of at least MANY_ROWS rows
+# per partition get PARTS_MAX partitions, others 2.
+PART_ROWS = 64
+PART_FLOPS = 5_000_000
+PART_PARAMS = 262144
+BIG_PART_ROWS = 256
+MANY_ROWS = 1024
+PARTS_MAX = 4
+# A block's rows of X, A, H and D (n_0 + 3 S entries a row) take about
+# BLOCK_ENTRIES entries, between BLOCK_MIN and BLOCK_MAX rows (multiples of 16).
+BLOCK_ENTRIES = 163840
+BLOCK_MIN = 128
+BLOCK_MAX = 512
+
+
+@shared
+def partitions(net, rows):
+    """P, the row partitions of a batch of ``rows`` rows: 1, 2 or PARTS_MAX."""
+    flops = 6 * rows * (net.param_at[-1] - net.unit_at[-1])
+    least = BIG_PART_ROWS if net.param_at[-1] > PART_PARAMS else PART_ROWS
+    if rows < 2 * least or flops < 2 * PART_FLOPS:
+        return 1
+    return PARTS_MAX if rows >= PARTS_MAX * MANY_ROWS else 2
+
+
+@shared
+def block_rows(net):
+    """Rows of a block: BLOCK_ENTRIES / (n_0 + 3 S), a multiple of 16 in [BLOCK_MIN, BLOCK_MAX]."""
+    rows = BLOCK_ENTRIES // (net.sizes[0] + 3 * net.unit_at[-1]) // 16 * 16
+    return min(max(rows, BLOCK_MIN), BLOCK_MAX)
+
+
+@shared
+def _per_row(net):
+    return net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]
+
+
+@shared
+def _partials_size(net, parts):
+    return (parts - 1) * net.param_at[-1] + parts * widest(net)
+
+
 @shared
 def work_size(net, rows):
     """Entries of a work buffer for batches of up to ``rows`` rows."""
-    return rows * (net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]) + widest(net)
+    return rows * _per_row(net) + widest(net) + _partials_size(net, partitions(net, rows))
 
 
 @shared
 def capacity(net, work):
-    """R, the most rows a batch may have in ``work`` (the inverse of work_size)."""
-    per_row = net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]
-    return (work.shape[0] - widest(net)) // per_row
+    """R, the most rows a batch may have in ``work`` (the inverse of work_size):
+    the largest R whose rows and partitions' buffers fit."""
+    best = 0
+    for parts in (1, 2, PARTS_MAX):
+        rows = (work.shape[0] - widest(net) - _partials_size(net, parts)) // _per_row(net)
+        if rows > best and partitions(net, rows) <= parts:
+            best = rows
+    return best
 
 
 @shared
@@ -90,6 +153,19 @@ def regions(net, work):
     d_end = h_end + R * S
     return (work[:x_end], work[x_end:y_end], work[y_end:w_end], work[w_end:a_end],
             work[a_end:h_end], work[h_end:d_end], work[d_end:d_end + widest(net)])
+
+
+@shared
+def partials(net, work):
+    """(partial gradients, partial db): the partitions' buffers after the
+    regions, (P - 1) T and P M entries for the P = partitions(net, R) of
+    R = capacity(net, work); partition p >= 1's gradient starts at (p - 1) T,
+    every partition's db scratch at p M."""
+    R = capacity(net, work)
+    parts = partitions(net, R)
+    start = R * _per_row(net) + widest(net)
+    g_end = start + (parts - 1) * net.param_at[-1]
+    return work[start:g_end], work[g_end:g_end + parts * widest(net)]
 
 
 @shared

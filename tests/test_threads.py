@@ -1,0 +1,227 @@
+"""The Cython backend's blocked and threaded path (``_network.pyx``, the
+partitions and blocks of ``layout.py``, the update split between threads)
+against the NumPy reference, and the same bits on one and two threads.
+
+The shapes are chosen so that each branch of the path runs: one block of
+one partition (the unblocked path), several blocks of one partition, two
+partitions of one or several blocks, PARTS_MAX partitions of uneven blocks.
+Thread counts are set per subprocess (OMP_NUM_THREADS is read when OpenMP
+starts), which then prints the bytes of everything the kernels wrote.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastnn._kernels import available_backends, codes, get_backend, layout
+from fastnn._kernels import reference as ref
+from fastnn._kernels.values import network
+
+from test_kernels import (LOSSES, NET_TOL, assert_close, epoch_run, hyperparameters,
+                          sample_weights, targets)
+
+pytestmark = pytest.mark.skipif("cython" not in available_backends(),
+                                reason="the Cython backend is not built")
+
+# [200, 64, 10] has blocks of 384 rows and 2 partitions from 128 rows
+# (PARTS_MAX from 4096); [40, 8, 3] has blocks of 512 rows and one partition
+# below 4845 rows.
+WIDE_INPUT = [200, 64, 10]
+NARROW = [40, 8, 3]
+
+
+def plan(sizes, rows):
+    """(partitions, blocks of the first partition) of a batch of ``rows`` rows."""
+    net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
+    parts = layout.partitions(net, rows)
+    return parts, -(-(rows // parts) // layout.block_rows(net))
+
+
+def test_the_shapes_reach_every_branch():
+    assert plan(WIDE_INPUT, 33) == (1, 1)
+    assert plan(WIDE_INPUT, 256) == (2, 1)
+    assert plan(WIDE_INPUT, 1000) == (2, 2)
+    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 4)
+    assert plan(NARROW, 1000) == (1, 2)
+
+
+def test_partitions_depend_on_rows_only_and_grow_with_them():
+    net = network(WIDE_INPUT, [codes.ACT_RELU], 0.01, codes.LOSS_SQUARED)
+    counts = [layout.partitions(net, rows) for rows in range(1, 9000, 13)]
+    assert counts == sorted(counts) and set(counts) == {1, 2, layout.PARTS_MAX}
+    wide = network([784, 1024, 1024, 10], [codes.ACT_RELU] * 2, 0.01, codes.LOSS_SQUARED)
+    assert layout.partitions(wide, 256) == 1  # its reduction would stream 1.9M entries
+    assert layout.partitions(wide, 512) == 2
+
+
+@pytest.mark.parametrize("sizes", [WIDE_INPUT, NARROW, [784, 128, 10], [4, 32, 16, 4]])
+def test_capacity_inverts_work_size(sizes):
+    net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
+    for rows in [0, 1, 2, 31, 32, 33, 255, 256, 4095, 4096, 4097, 10000, 60000]:
+        work = np.empty(layout.work_size(net, rows))
+        assert layout.capacity(net, work) == rows
+        grads, db = layout.partials(net, work)
+        parts = layout.partitions(net, rows)
+        assert grads.size == (parts - 1) * net.param_at[-1] and db.size == parts * sizes[1:][
+            int(np.argmax(sizes[1:]))]
+
+
+def case(sizes, act, loss, rows, dtype, weighted, seed=0):
+    rng = np.random.default_rng(seed)
+    net = network(sizes, [act] * (len(sizes) - 2), 0.01, loss)
+    params = (rng.standard_normal(net.param_at[-1]) * 0.3).astype(dtype)
+    X = rng.standard_normal((rows, sizes[0])).astype(dtype)
+    Y = targets(rng, loss, rows, sizes[-1], dtype)
+    return net, params, X, Y, sample_weights(rng, rows, dtype, weighted)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
+                                        (WIDE_INPUT, 256), (WIDE_INPUT, 1000),
+                                        (WIDE_INPUT, 5000), (NARROW, 1000)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
+    act = codes.ACT_TANH if dtype == np.float32 else codes.ACT_RELU
+    net, params, X, Y, w = case(sizes, act, loss, rows, dtype, weighted)
+    work = np.empty(layout.work_size(net, rows), dtype)
+    g_ref, g = np.empty_like(params), np.empty_like(params)
+    value_ref = ref.loss_and_grad(X, Y, w, net, params, g_ref, work.copy())
+    value = get_backend("cython").loss_and_grad(X, Y, w, net, params, g, work)
+    tol = 1e-12 if dtype == np.float64 else NET_TOL[dtype]
+    assert value == pytest.approx(value_ref, rel=tol)
+    assert_close(g, g_ref, tol)
+
+
+def test_zero_weights_in_a_whole_block_give_zero_share():
+    net, params, X, Y, w = case(WIDE_INPUT, codes.ACT_RELU, codes.LOSS_SOFTMAX_CE, 700,
+                                np.float64, True)
+    w[:400] = 0
+    g_ref, g = np.empty_like(params), np.empty_like(params)
+    work = np.empty(layout.work_size(net, 700))
+    value_ref = ref.loss_and_grad(X, Y, w, net, params, g_ref, work.copy())
+    value = get_backend("cython").loss_and_grad(X, Y, w, net, params, g, work)
+    assert value == pytest.approx(value_ref, rel=1e-12)
+    assert_close(g, g_ref, 1e-12)
+
+
+@pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_ADAM])
+@pytest.mark.parametrize("batch_size", [1, 2, 33, 256, 1000, 1500])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_train_epoch_matches_reference(opt, batch_size, weighted):
+    """Shuffled rows of 1500 of WIDE_INPUT in float64 (at most 40 steps, so
+    that rounding does not grow chaotic): every step blocked from B = 256 on,
+    partial last batches, SGD's fused path on one-block batches."""
+    rng = np.random.default_rng(batch_size)
+    sizes = np.array(WIDE_INPUT, np.int64)
+    acts = np.array([codes.ACT_RELU], np.int64)
+    X = rng.standard_normal((1500, sizes[0]))
+    Y = targets(rng, codes.LOSS_SOFTMAX_CE, 1500, sizes[-1], np.float64)
+    w = sample_weights(rng, 1500, np.float64, weighted)
+    order = rng.permutation(1500)[:40 * batch_size]
+    params = rng.standard_normal(network(sizes, acts, 0.01, 0).param_at[-1]) * 0.1
+    steps = ref.n_steps(order.size, batch_size)
+    lrs, betas = np.linspace(0.05, 0.01, steps), np.empty(0)
+    args = (X, Y, w, order, batch_size, sizes, acts, codes.LOSS_SOFTMAX_CE, params, opt,
+            hyperparameters(0), lrs, betas, 0)
+    done_ref, want = epoch_run(ref, *args)
+    done, got = epoch_run(get_backend("cython"), *args)
+    assert done == done_ref == steps
+    for g, e in zip(got, want):
+        assert_close(g, e, 1e-10)
+
+
+@pytest.mark.parametrize("batch_size", [256, 1500])
+def test_train_epoch_in_chunks_equals_one_call(batch_size):
+    """training.py calls train_epoch on consecutive chunks of an epoch's
+    steps: the same bits as one call."""
+    rng = np.random.default_rng(3)
+    net = network(WIDE_INPUT, [codes.ACT_RELU], 0.01, codes.LOSS_SOFTMAX_CE)
+    X = rng.standard_normal((3000, WIDE_INPUT[0]))
+    Y = targets(rng, codes.LOSS_SOFTMAX_CE, 3000, WIDE_INPUT[-1], np.float64)
+    order = rng.permutation(3000)
+    start = rng.standard_normal(net.param_at[-1]) * 0.1
+    steps = ref.n_steps(3000, batch_size)
+    lrs = np.full(steps, 0.05)
+    cy = get_backend("cython")
+    results = []
+    for chunks in ([steps], [1] * steps):
+        params, grads, losses = start.copy(), np.zeros_like(start), np.zeros(steps)
+        state = _sgd_state(params)
+        work = np.empty(layout.work_size(net, batch_size))
+        s = 0
+        for n in chunks:
+            cy.train_epoch(X, Y, np.empty(0), order[s * batch_size:(s + n) * batch_size],
+                           batch_size, net, params, grads, state, lrs[s:s + n], np.empty(0),
+                           losses[s:s + n], work)
+            s += n
+        results.append((params, grads, losses))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def _sgd_state(params):
+    from fastnn._kernels.values import optimizer_state
+    return optimizer_state(codes.OPT_SGD, np.empty(0), np.empty(0), hyperparameters(0))
+
+
+# --------------------------------------------------------------------------
+# One thread and two threads: the same bits
+# --------------------------------------------------------------------------
+
+WORKER = r"""
+import numpy as np
+from fastnn._kernels import codes, get_backend, layout
+from fastnn._kernels.values import network, optimizer_state
+
+cy = get_backend("cython")
+out = []
+for sizes, rows, batch_size, dtype, weighted, opt, torch in [
+        ([200, 64, 10], 5000, 5000, np.float32, False, codes.OPT_ADAM, 0),
+        ([200, 64, 10], 5000, 700, np.float64, True, codes.OPT_ADAM, 0),
+        ([200, 64, 10], 1000, 256, np.float32, True, codes.OPT_SGD, 0),
+        ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
+        ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
+        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0)]:
+    rng = np.random.default_rng(rows + batch_size)
+    net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SOFTMAX_CE)
+    X = rng.standard_normal((rows, sizes[0])).astype(dtype)
+    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], rows)]
+    w = rng.random(rows).astype(dtype) if weighted else np.empty(0, dtype)
+    params = (rng.standard_normal(net.param_at[-1]) * 0.1).astype(dtype)
+    grads = np.empty_like(params)
+    work = np.empty(layout.work_size(net, batch_size), dtype)
+    hp = np.zeros(codes.HP_SIZE)
+    hp[[codes.HP_LR, codes.HP_BETA1, codes.HP_BETA2, codes.HP_EPS]] = [1e-3, 0.9, 0.999, 1e-8]
+    hp[[codes.HP_TORCH, codes.HP_MU_PRODUCT, codes.HP_MOMENTUM_DECAY]] = [torch, 1.0, 0.004]
+    states = (np.zeros_like(params), np.zeros_like(params)) if opt != codes.OPT_SGD else (
+        np.empty(0, dtype), np.empty(0, dtype))
+    state = optimizer_state(opt, *states, hp)
+    steps = -(-rows // batch_size)
+    losses = np.zeros(3 * steps)
+    for epoch in range(3):
+        cy.train_epoch(X, Y, w, rng.permutation(rows), batch_size, net, params, grads, state,
+                       np.full(steps, 1e-3), np.empty(0), losses[epoch * steps:], work)
+    value = cy.loss_and_grad(X, Y, w, net, params, grads,
+                             np.empty(layout.work_size(net, rows), dtype))
+    out += [params.tobytes().hex(), grads.tobytes().hex(), losses.tobytes().hex(),
+            state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0])]
+print("\n".join(out))
+"""
+
+
+def run_on_threads(threads):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", WORKER], env=env, cwd=root,
+                          capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_one_and_two_threads_give_the_same_bits():
+    one, two = run_on_threads(1), run_on_threads(2)
+    assert len(one.splitlines()) == 6 * 7
+    assert one == two
