@@ -83,7 +83,9 @@ static inline float fn_sigmoidf(float x)
  * of its index, so results never depend on the thread count. */
 #define FN_SMALL_WIDTH 64
 #define FN_CHUNK 16         /* columns per pass: FN_NV vectors of FN_VL floats */
-#ifdef __AVX__
+#if !defined(__GNUC__)
+#define FN_VL 1             /* no vector extensions (MSVC): plain floats */
+#elif defined(__AVX__)
 #define FN_VL 8
 #else
 #define FN_VL 4
@@ -91,7 +93,11 @@ static inline float fn_sigmoidf(float x)
 #define FN_NV (FN_CHUNK / FN_VL)
 #define FN_ROWS 4           /* rows per pass: FN_ROWS x FN_NV accumulators */
 #define FN_BLOCK 512        /* rows of both operands per pass of fn_small_gram (in L2) */
+#if FN_VL == 1
+typedef float fn_vec;
+#else
 typedef float fn_vec __attribute__((vector_size(FN_VL * 4)));
+#endif
 /* acc + u v for a float u and vectors v, acc: one FMA where the machine has it */
 #if defined(__FMA__) && FN_VL == 8
 #include <immintrin.h>
@@ -127,7 +133,7 @@ static inline void fn_small_product(const float* U, const float* V, Py_ssize_t B
         Py_ssize_t row[FN_ROWS];
         for (int q = 0; q < FN_ROWS; q++) row[q] = r + q < B ? r + q : r;
         for (Py_ssize_t j0 = 0; j0 < ld; j0 += FN_CHUNK) {
-            fn_vec acc[FN_ROWS][FN_NV] = {{{0}}};
+            fn_vec acc[FN_ROWS][FN_NV] = {{0}};
             for (Py_ssize_t i = 0; i < m; i++) {
                 fn_vec v[FN_NV];
                 for (int k = 0; k < FN_NV; k++) v[k] = fn_load(V + i * ld + j0 + k * FN_VL);
@@ -168,7 +174,7 @@ static inline void fn_small_gram(const float* P, const float* Q, Py_ssize_t B, P
             Py_ssize_t col[FN_ROWS];
             for (int c = 0; c < FN_ROWS; c++) col[c] = a + c < p ? a + c : a;
             for (Py_ssize_t j0 = 0; j0 < q; j0 += FN_CHUNK) {
-                fn_vec acc[FN_ROWS][FN_NV] = {{{0}}};
+                fn_vec acc[FN_ROWS][FN_NV] = {{0}};
                 for (Py_ssize_t r = r0; r < r1; r++) {
                     fn_vec v[FN_NV];
                     for (int k = 0; k < FN_NV; k++) v[k] = fn_load(Q + r * q + j0 + k * FN_VL);
