@@ -297,7 +297,8 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
                               Py_ssize_t parts, Py_ssize_t block_size, int threads) noexcept nogil:
     """Loss and gradient of a batch (rows of X, Y, sw as in block_step) over
     ``parts`` partitions, partition p the rows p B / P .. (p + 1) B / P - 1,
-    on up to ``threads`` threads; partition p >= 1's gradient goes to its
+    on up to ``threads`` threads (taken dynamically: a thread slowed by
+    another process takes fewer); partition p >= 1's gradient goes to its
     buffer of layout.partials, then grads += g_1 + ... + g_{P-1} in that order
     for every entry (the reduction split over the threads by entries)."""
     cdef double part_loss[MAX_PARTS]
@@ -315,7 +316,7 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
                              <floating*>w.partial_db, total, block_size)
     else:
         with parallel(num_threads=min(threads, parts)):
-            for p in prange(parts, schedule="static", chunksize=1):
+            for p in prange(parts, schedule="dynamic", chunksize=1):
                 g = grads if p == 0 else partial + (p - 1) * T
                 part_loss[p] = partition_grad(net, X, Y, sw, rows, p * B // parts,
                                               (p + 1) * B // parts, params, w, g,
