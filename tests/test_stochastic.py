@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn._kernels import available_backends, codes, get_backend, layout
 from fastnn._kernels import reference as ref
 from fastnn._kernels.values import network, optimizer_state
@@ -156,7 +157,7 @@ def test_one_and_two_threads_are_bit_identical(backend):
     """The same epochs in processes with 1 and 2 threads: the bytes of
     params, grads, states, hp, t and losses are equal."""
     here = Path(__file__).resolve().parent
-    script = SCRIPT.format(root=str(here.parent), tests=str(here), backend=backend,
+    script = SCRIPT.format(root=str(Path(fastnn.__file__).resolve().parent.parent), tests=str(here), backend=backend,
                            codes=[codes.OPT_SGD, codes.OPT_ADAM, codes.OPT_NADAM,
                                   codes.OPT_RMSPROP])
     outputs = []

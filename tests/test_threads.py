@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fastnn
 from fastnn._kernels import available_backends, codes, get_backend, layout
 from fastnn._kernels import reference as ref
 from fastnn._kernels.values import network
@@ -215,7 +216,7 @@ print("\n".join(out))
 
 def run_on_threads(threads):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
-    root = Path(__file__).resolve().parent.parent
+    root = Path(fastnn.__file__).resolve().parent.parent   # the fastnn under test
     done = subprocess.run([sys.executable, "-c", WORKER], env=env, cwd=root,
                           capture_output=True, text=True, check=True)
     return done.stdout
