@@ -1,10 +1,12 @@
-# Pointer-level layer kernels shared with _network.pyx (row-major, batch-major).
+# Pointer-level layer kernels shared with _network.pyx and _sparse.pyx (row-major, batch-major).
 
 from ._math cimport floating
 
 cdef void cy_dense_forward(const floating* X, const floating* W, const floating* b,
                            Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out, int act,
                            floating alpha, floating* Z, floating* H) noexcept nogil
+cdef void bias_activation(const floating* b, Py_ssize_t B, Py_ssize_t n, int act,
+                          floating alpha, floating* Z, floating* H) noexcept nogil
 cdef void cy_dense_backward(const floating* X, const floating* W, const floating* Z,
                             const floating* H, const floating* dH, Py_ssize_t B,
                             Py_ssize_t n_in, Py_ssize_t n_out, int act, floating alpha,

@@ -4,7 +4,8 @@ gradient descent in one call without the GIL.
 
 The entry points turn the values of ``values.py`` into C structs (Net here,
 Opt in _optim.pyx) and the work buffer into the pointers of its regions
-(``layout.regions``); the nogil code reads the layout's offsets from Net.
+(``layout.regions``); the nogil code reads the layout's offsets from Net
+(_net.pxd).
 Layers are indexed k = 0..L-1.
 
 Batches larger than one block (``layout.block_rows``) or with more than one
@@ -21,9 +22,9 @@ from libc.string cimport memcpy
 
 from ._blas cimport gemm
 from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
-from ._layers cimport (cy_dense_backward, cy_dense_forward, cy_input_grad, cy_layer_delta,
-                      cy_loss_grad)
+from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
+from ._net cimport Net, backward_layers, block, forward_layers, net_struct, start
 from ._optim cimport Opt, cy_optimizer_step, state_struct
 
 from ._stochastic import stochastic_epoch
@@ -44,16 +45,6 @@ cdef extern from *:
     int max_threads "fastnn_max_threads"() noexcept nogil  # OpenMP's, 1 without OpenMP
 
 
-cdef struct Net:
-    const int64_t* sizes
-    const int64_t* acts       # every layer's, the output layer's linear
-    const int64_t* param_at   # layout.param_offsets
-    const int64_t* unit_at    # layout.unit_offsets
-    Py_ssize_t n_layers
-    double alpha
-    int loss
-
-
 cdef struct Work:             # layout.regions, as floating* in the buffer's dtype
     void* x
     void* y
@@ -66,22 +57,6 @@ cdef struct Work:             # layout.regions, as floating* in the buffer's dty
     void* partial_db          # and every partition's db scratch
     Py_ssize_t n_params       # T = param_at[L]
     Py_ssize_t widest         # M
-
-
-cdef Net net_struct(net):
-    """The C view of a values.Network (its arrays stay owned by ``net``)."""
-    cdef const int64_t[::1] sizes = net.sizes
-    cdef const int64_t[::1] acts = net.acts
-    cdef const int64_t[::1] param_at = net.param_at
-    cdef const int64_t[::1] unit_at = net.unit_at
-    cdef Net c
-    c.sizes, c.acts, c.param_at, c.unit_at = &sizes[0], &acts[0], &param_at[0], &unit_at[0]
-    c.n_layers, c.alpha, c.loss = sizes.shape[0] - 1, net.alpha, net.loss
-    return c
-
-
-cdef floating* start(floating[::1] region) noexcept:
-    return &region[0] if region.shape[0] > 0 else NULL
 
 
 cdef Work work_struct(net, work, floating* like):
@@ -98,27 +73,10 @@ cdef Work work_struct(net, work, floating* like):
     return c
 
 
-cdef inline floating* block(floating* region, const Net* net, Py_ssize_t k,
-                            Py_ssize_t B) noexcept nogil:
-    """Layer k's B x n_{k+1} block of region A, H or D (layout.block)."""
-    return region + B * net.unit_at[k]
-
-
 cdef void cy_forward(const Net* net, const floating* X, Py_ssize_t B, const floating* params,
                      const Work* w) noexcept nogil:
-    """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k), for the B rows of X
-    into the work buffer's A and H."""
-    cdef Py_ssize_t k, n_in, n_out
-    cdef const floating* h = X
-    cdef const floating* W
-    cdef floating* Hk
-    for k in range(net.n_layers):
-        n_in, n_out = net.sizes[k], net.sizes[k + 1]
-        W = params + net.param_at[k]
-        Hk = block(<floating*>w.H, net, k, B)
-        cy_dense_forward(h, W, W + n_out * n_in, B, n_in, n_out, net.acts[k],
-                         <floating>net.alpha, block(<floating*>w.A, net, k, B), Hk)
-        h = Hk
+    """Algorithm 5 for the B rows of X into the work buffer's A and H."""
+    forward_layers(net, 0, X, B, params, <floating*>w.A, <floating*>w.H)
 
 
 cdef double cy_loss(const Net* net, const floating* Y, const floating* sw, Py_ssize_t B,
@@ -133,16 +91,7 @@ cdef double cy_loss(const Net* net, const floating* Y, const floating* sw, Py_ss
 cdef void cy_backward(const Net* net, const floating* X, Py_ssize_t B, const floating* params,
                       const Work* w, floating* grads) noexcept nogil:
     """Algorithm 6 from dL/da_L (in D) down to layer 0, writing dL/dtheta into grads."""
-    cdef Py_ssize_t k, n_in, n_out, off
-    cdef floating* dZ
-    for k in range(net.n_layers - 1, -1, -1):
-        n_in, n_out, off = net.sizes[k], net.sizes[k + 1], net.param_at[k]
-        dZ = block(<floating*>w.D, net, k, B)
-        cy_dense_backward(X if k == 0 else block(<floating*>w.H, net, k - 1, B), params + off,
-                          block(<floating*>w.A, net, k, B), block(<floating*>w.H, net, k, B), dZ,
-                          B, n_in, n_out, net.acts[k], <floating>net.alpha, dZ, grads + off,
-                          grads + off + n_out * n_in,
-                          block(<floating*>w.D, net, k - 1, B) if k > 0 else NULL)
+    backward_layers(net, 0, X, B, params, <floating*>w.A, <floating*>w.H, <floating*>w.D, grads)
 
 
 cdef void sgd_backward_step(const Net* net, const floating* X, Py_ssize_t B, floating* params,

@@ -18,10 +18,10 @@ from libc.math cimport isfinite
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy, memset
 
-from ._codes cimport (ACT_LEAKY_RELU, ACT_LINEAR, ACT_RELU, ACT_SIGMOID, ACT_STEP, ACT_TANH,
-                      HP_BETA1, HP_LR, HP_WEIGHT_DECAY, OPT_SGD)
-from ._layers cimport cy_dense_backward, cy_dense_forward, cy_layer_delta, cy_loss_grad
-from ._math cimport f_tanh, floating, leaky_relu, relu, sigmoid, step
+from ._codes cimport HP_BETA1, HP_LR, HP_WEIGHT_DECAY, OPT_SGD
+from ._layers cimport bias_activation, cy_layer_delta, cy_loss_grad
+from ._math cimport floating
+from ._net cimport Net, backward_layers, block, forward_layers, net_struct, start
 from ._optim cimport Opt, cy_optimizer_step, state_struct
 
 from ..epoch import n_steps
@@ -34,16 +34,6 @@ cdef enum:
     ROW_BLOCK = 16
 
 
-cdef struct Net:
-    const int64_t* sizes
-    const int64_t* acts
-    const int64_t* param_at
-    const int64_t* unit_at
-    Py_ssize_t n_layers
-    double alpha
-    int loss
-
-
 cdef struct Work:             # sparse.sparse_regions, as floating* (no X region)
     void* y
     void* wb
@@ -52,34 +42,12 @@ cdef struct Work:             # sparse.sparse_regions, as floating* (no X region
     void* D
 
 
-cdef Net net_struct(net):
-    """The C view of a values.Network (its arrays stay owned by ``net``)."""
-    cdef const int64_t[::1] sizes = net.sizes
-    cdef const int64_t[::1] acts = net.acts
-    cdef const int64_t[::1] param_at = net.param_at
-    cdef const int64_t[::1] unit_at = net.unit_at
-    cdef Net c
-    c.sizes, c.acts, c.param_at, c.unit_at = &sizes[0], &acts[0], &param_at[0], &unit_at[0]
-    c.n_layers, c.alpha, c.loss = sizes.shape[0] - 1, net.alpha, net.loss
-    return c
-
-
-cdef floating* start(floating[::1] region) noexcept:
-    return &region[0] if region.shape[0] > 0 else NULL
-
-
 cdef Work work_struct(net, work, floating* like):
     cdef floating[::1] x, y, wb, A, H, D, scratch
     x, y, wb, A, H, D, scratch = sparse_regions(net, work)
     cdef Work c
     c.y, c.wb, c.A, c.H, c.D = start(y), start(wb), start(A), start(H), start(D)
     return c
-
-
-cdef inline floating* block(floating* region, const Net* net, Py_ssize_t k,
-                            Py_ssize_t B) noexcept nogil:
-    """Layer k's B x n_{k+1} block of region A, H or D (layout.block)."""
-    return region + B * net.unit_at[k]
 
 
 cdef inline Py_ssize_t row_at(const int64_t* order, Py_ssize_t lo, Py_ssize_t r) noexcept nogil:
@@ -247,45 +215,20 @@ cdef void sgd_columns(const int64_t* indices, const int64_t* indptr, const int64
                 g[j] = 0
 
 
-cdef void bias_and_activation(floating* Z, const floating* b, floating* H, Py_ssize_t B,
-                              Py_ssize_t n_out, int act, floating alpha) noexcept nogil:
-    """Z += b on every row, then H = g(Z) (the activations of _math.pxd;
-    _layers.pxd exports the dense layer, not its activation pass)."""
-    cdef Py_ssize_t i
-    for i in range(B * n_out):
-        Z[i] += b[i % n_out]
-        if act == ACT_LINEAR:
-            H[i] = Z[i]
-        elif act == ACT_SIGMOID:
-            H[i] = sigmoid(Z[i])
-        elif act == ACT_TANH:
-            H[i] = f_tanh(Z[i])
-        elif act == ACT_RELU:
-            H[i] = relu(Z[i])
-        elif act == ACT_LEAKY_RELU:
-            H[i] = leaky_relu(Z[i], alpha)
-        elif act == ACT_STEP:
-            H[i] = step(Z[i])
-
-
 cdef void forward_rows(const Net* net, const floating* data, const int64_t* indices,
                        const int64_t* indptr, const int64_t* order, Py_ssize_t lo, Py_ssize_t B,
                        const floating* params, const Work* w) noexcept nogil:
     """Algorithm 5 for the B batch rows: layer 1 by sparse_product, the
     others dense, into the work buffer's A and H."""
-    cdef Py_ssize_t k, n_in = net.sizes[0], n_out = net.sizes[1]
+    cdef Py_ssize_t n_in = net.sizes[0], n_out = net.sizes[1]
     cdef const floating* W = params
     cdef floating* A = <floating*>w.A
     cdef floating* H = <floating*>w.H
     cdef floating alpha = <floating>net.alpha
     sparse_product(data, indices, indptr, order, lo, B, W, n_in, n_out, block(A, net, 0, B))
-    bias_and_activation(block(A, net, 0, B), W + n_out * n_in, block(H, net, 0, B), B, n_out,
-                        net.acts[0], alpha)
-    for k in range(1, net.n_layers):
-        n_in, n_out = net.sizes[k], net.sizes[k + 1]
-        W = params + net.param_at[k]
-        cy_dense_forward(block(H, net, k - 1, B), W, W + n_out * n_in, B, n_in, n_out,
-                         net.acts[k], alpha, block(A, net, k, B), block(H, net, k, B))
+    bias_activation(W + n_out * n_in, B, n_out, net.acts[0], alpha, block(A, net, 0, B),
+                    block(H, net, 0, B))
+    forward_layers(net, 1, block(H, net, 0, B), B, params, A, H)
 
 
 cdef double backward_rows(const Net* net, const floating* Y, const floating* sw, Py_ssize_t B,
@@ -293,19 +236,14 @@ cdef double backward_rows(const Net* net, const floating* Y, const floating* sw,
     """The loss of the logits in A against Y (weighted by sw; NULL:
     unweighted), Algorithm 6 for layers L..2, then layer 1's dL/da_1 (in D)
     and db_1; dW_1 is the caller's (sparse_gradient). Returns the loss."""
-    cdef Py_ssize_t k, n_in, n_out, off, L = net.n_layers
+    cdef Py_ssize_t L = net.n_layers
     cdef floating* A = <floating*>w.A
     cdef floating* H = <floating*>w.H
     cdef floating* D = <floating*>w.D
     cdef floating alpha = <floating>net.alpha
     cdef double value = cy_loss_grad(net.loss, block(A, net, L - 1, B), Y, sw,
                                      block(D, net, L - 1, B), B, net.sizes[L])
-    for k in range(L - 1, 0, -1):
-        n_in, n_out, off = net.sizes[k], net.sizes[k + 1], net.param_at[k]
-        cy_dense_backward(block(H, net, k - 1, B), params + off, block(A, net, k, B),
-                          block(H, net, k, B), block(D, net, k, B), B, n_in, n_out, net.acts[k],
-                          alpha, block(D, net, k, B), grads + off, grads + off + n_out * n_in,
-                          block(D, net, k - 1, B))
+    backward_layers(net, 1, NULL, B, params, A, H, D, grads)
     cy_layer_delta(block(A, net, 0, B), block(H, net, 0, B), block(D, net, 0, B), B,
                    net.sizes[1], net.acts[0], alpha, block(D, net, 0, B),
                    grads + net.sizes[1] * net.sizes[0])

@@ -13,18 +13,40 @@ from .stochastic import copy, train_stochastic
 
 
 @kernel
-def forward_batch(X, net, params, work):
-    """Algorithm 5: a_k = b_k + W_k h_{k-1}, h_k = g(a_k) for the rows of X,
-    into the work buffer's A and H; returns the logits a_L (a view)."""
-    _, _, _, A, H, _, _ = regions(net, work)
-    B, L = X.shape[0], net.sizes.size - 1
-    W, b = layer(params, net, 0)
-    dense_forward(X, W, b, net.acts[0], net.alpha, block(A, net, 0, B), block(H, net, 0, B))
-    for k in range(1, L):
+def forward_layers(h, first, net, params, A, H):
+    """Algorithm 5 from layer ``first`` up: a_k = b_k + W_k h_{k-1},
+    h_k = g(a_k) for k = first..L-1, h_{first-1} = h, into the layers' blocks
+    of regions A and H; returns the logits a_L (a view)."""
+    B, L = h.shape[0], net.sizes.size - 1
+    for k in range(first, L):
         W, b = layer(params, net, k)
-        dense_forward(block(H, net, k - 1, B), W, b, net.acts[k], net.alpha,
-                      block(A, net, k, B), block(H, net, k, B))
+        dense_forward(h, W, b, net.acts[k], net.alpha, block(A, net, k, B), block(H, net, k, B))
+        h = block(H, net, k, B)
     return block(A, net, L - 1, B)
+
+
+@kernel
+def backward_layers(X, last, B, net, params, grads, A, H, D):
+    """Algorithm 6 from dL/da_L (in D) down to layer ``last``: dL/dtheta of
+    layers L-1..last into ``grads``, dL/dh_{k-1} into D for k > 0; layer 0's
+    input is X (the rows the forward pass read)."""
+    for k in range(net.sizes.size - 2, last - 1, -1):
+        W, _ = layer(params, net, k)
+        dW, db = layer(grads, net, k)
+        Z, Hk, dZ = block(A, net, k, B), block(H, net, k, B), block(D, net, k, B)
+        if k == 0:  # no dL/dX for the input layer
+            dense_backward(X, W, Z, Hk, dZ, net.acts[k], net.alpha, dZ, dW, db, dZ, False)
+        else:
+            dense_backward(block(H, net, k - 1, B), W, Z, Hk, dZ, net.acts[k], net.alpha, dZ,
+                           dW, db, block(D, net, k - 1, B), True)
+
+
+@kernel
+def forward_batch(X, net, params, work):
+    """Algorithm 5 for the rows of X into the work buffer's A and H; returns
+    the logits a_L (a view)."""
+    _, _, _, A, H, _, _ = regions(net, work)
+    return forward_layers(X, 0, net, params, A, H)
 
 
 @kernel
@@ -35,15 +57,7 @@ def backward_batch(X, Y, w, net, params, grads, work):
     _, _, _, A, H, D, _ = regions(net, work)
     B, L = X.shape[0], net.sizes.size - 1
     value = loss_grad(net.loss, block(A, net, L - 1, B), Y, w, block(D, net, L - 1, B))
-    for k in range(L - 1, -1, -1):
-        W, _ = layer(params, net, k)
-        dW, db = layer(grads, net, k)
-        Z, Hk, dZ = block(A, net, k, B), block(H, net, k, B), block(D, net, k, B)
-        if k == 0:  # no dL/dX for the input layer
-            dense_backward(X, W, Z, Hk, dZ, net.acts[k], net.alpha, dZ, dW, db, dZ, False)
-        else:
-            dense_backward(block(H, net, k - 1, B), W, Z, Hk, dZ, net.acts[k], net.alpha, dZ,
-                           dW, db, block(D, net, k - 1, B), True)
+    backward_layers(X, 0, B, net, params, grads, A, H, D)
     return value
 
 

@@ -21,9 +21,9 @@ from ..layout import block, layer, matrix
 from ..sparse import sparse_regions
 from ._jit import kernel, scalar
 from .activations import activation_backward, activation_forward
-from .dense import add_bias, column_sums, dense_backward, dense_forward
+from .dense import add_bias, column_sums
 from .losses import loss_grad
-from .network import gather, gather_weights
+from .network import backward_layers, forward_layers, gather, gather_weights
 from .optim import optimizer_step
 from .stochastic import copy
 
@@ -179,11 +179,7 @@ def forward_rows(data, indices, indptr, order, lo, B, net, params, work):
     sparse_product(data, indices, indptr, order, lo, W, Z)
     add_bias(Z, b)
     activation_forward(Z, net.acts[0], net.alpha, block(H, net, 0, B))
-    for k in range(1, L):
-        W, b = layer(params, net, k)
-        dense_forward(block(H, net, k - 1, B), W, b, net.acts[k], net.alpha,
-                      block(A, net, k, B), block(H, net, k, B))
-    return block(A, net, L - 1, B)
+    return forward_layers(block(H, net, 0, B), 1, net, params, A, H)
 
 
 @kernel
@@ -194,12 +190,7 @@ def backward_rows(Y, w, B, net, params, grads, work):
     _, _, _, A, H, D, _ = sparse_regions(net, work)
     L = net.sizes.size - 1
     value = loss_grad(net.loss, block(A, net, L - 1, B), Y, w, block(D, net, L - 1, B))
-    for k in range(L - 1, 0, -1):
-        W, _ = layer(params, net, k)
-        dW, db = layer(grads, net, k)
-        dZ = block(D, net, k, B)
-        dense_backward(block(H, net, k - 1, B), W, block(A, net, k, B), block(H, net, k, B), dZ,
-                       net.acts[k], net.alpha, dZ, dW, db, block(D, net, k - 1, B), True)
+    backward_layers(block(H, net, 0, B), 1, B, net, params, grads, A, H, D)  # X unread
     _, db = layer(grads, net, 0)
     dZ = block(D, net, 0, B)
     activation_backward(block(A, net, 0, B), block(H, net, 0, B), dZ, net.acts[0], net.alpha, dZ)
