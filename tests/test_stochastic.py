@@ -74,10 +74,12 @@ def run(module, X, Y, w, order, net, params, opt, lrs, betas, chunks=1):
 
 
 def assert_close(got, want, rtol):
+    """Each buffer within rtol of each entry plus rtol of its largest finite magnitude."""
     for g, w in zip(got, want):
         finite = np.abs(w[np.isfinite(w)])
         scale = finite.max() if finite.size else 0.0
         np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * scale)
+
 
 
 @pytest.mark.parametrize("backend", COMPILED)
@@ -85,28 +87,30 @@ def assert_close(got, want, rtol):
 @pytest.mark.parametrize("code", OPTS)
 @pytest.mark.parametrize("torch, weight_decay, weighted", [(0, 0.0, False), (1, 1e-3, True)])
 def test_every_rule_matches_the_reference(backend, dtype, code, torch, weight_decay, weighted):
-    """40 samples, each its own step; float32 only for the rules whose update
-    does not divide by the gradient's size (their rounding is not amplified)."""
-    if dtype == np.float32 and code not in (codes.OPT_SGD, codes.OPT_MOMENTUM, codes.OPT_NAG):
-        pytest.skip("normalised updates amplify float32 rounding differences")
+    """40 samples, each its own step. In float32 the rules whose update divides
+    by the gradient's size amplify rounding (a gradient entry at rounding level
+    moves its weight by about eta either way): within 1e-4, as over the
+    benchmark's 200 steps below."""
     args = make_case(dtype, 40, code, torch, weight_decay, weighted)
     done_ref, want = run(ref, *args)
     done, got = run(get_backend(backend), *args)
     assert done == done_ref == 40
-    assert_close(got, want, TOL[dtype])
+    if dtype == np.float32 and code not in (codes.OPT_SGD, codes.OPT_MOMENTUM, codes.OPT_NAG):
+        assert_close(got, want, 1e-4)
+    else:
+        assert_close(got, want, TOL[dtype])
 
 
 @pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("code", [codes.OPT_SGD, codes.OPT_ADAM])
 def test_float32_adam_and_sgd_stay_close_to_the_reference(backend, code):
-    """The benchmark's rules in float32 over 200 steps: within 1e-4 of the
-    largest magnitude of each buffer."""
+    """The benchmark's rules in float32 over 200 steps: within 1e-4."""
     args = make_case(np.float32, 200, code)
     done_ref, want = run(ref, *args)
     done, got = run(get_backend(backend), *args)
     assert done == done_ref == 200
-    for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, atol=1e-4 * (np.abs(w).max() if w.size else 0))
+    assert_close(got, want, 1e-4)
+
 
 
 @pytest.mark.parametrize("backend", COMPILED)

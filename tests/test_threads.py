@@ -1,6 +1,7 @@
 """The Cython backend's blocked and threaded path (``_network.pyx``, the
 partitions and blocks of ``layout.py``, the update split between threads)
-against the NumPy reference, and the same bits on one and two threads.
+against the NumPy reference, and the same bits on one and two threads (for
+the Numba backend too, whose threads are BLAS's).
 
 The shapes are chosen so that each branch of the path runs: one block of
 one partition (the unblocked path), several blocks of one partition, two
@@ -174,16 +175,19 @@ def _sgd_state(params):
 # --------------------------------------------------------------------------
 
 WORKER = r"""
+import sys
+
 import numpy as np
 from fastnn._kernels import codes, get_backend, layout
 from fastnn._kernels.values import network, optimizer_state
 
-cy = get_backend("cython")
+cy = get_backend(sys.argv[1])
 out = []
 for sizes, rows, batch_size, dtype, weighted, opt, torch in [
         ([200, 64, 10], 5000, 5000, np.float32, False, codes.OPT_ADAM, 0),
         ([200, 64, 10], 5000, 700, np.float64, True, codes.OPT_ADAM, 0),
         ([200, 64, 10], 1000, 256, np.float32, True, codes.OPT_SGD, 0),
+        ([200, 64, 10], 1000, 32, np.float32, False, codes.OPT_SGD, 0),
         ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
         ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
         ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0)]:
@@ -208,21 +212,26 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch in [
                        np.full(steps, 1e-3), np.empty(0), losses[epoch * steps:], work)
     value = cy.loss_and_grad(X, Y, w, net, params, grads,
                              np.empty(layout.work_size(net, rows), dtype))
+    logits = cy.forward(X, net, params, np.empty((rows, sizes[-1]), dtype),
+                        np.empty(layout.work_size(net, rows), dtype))
     out += [params.tobytes().hex(), grads.tobytes().hex(), losses.tobytes().hex(),
-            state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0])]
+            state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0]),
+            logits.tobytes().hex()]
 print("\n".join(out))
 """
 
 
-def run_on_threads(threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+def run_on_threads(threads, backend):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               NUMBA_NUM_THREADS=str(threads))
     root = Path(fastnn.__file__).resolve().parent.parent   # the fastnn under test
-    done = subprocess.run([sys.executable, "-c", WORKER], env=env, cwd=root,
+    done = subprocess.run([sys.executable, "-c", WORKER, backend], env=env, cwd=root,
                           capture_output=True, text=True, check=True)
     return done.stdout
 
 
-def test_one_and_two_threads_give_the_same_bits():
-    one, two = run_on_threads(1), run_on_threads(2)
-    assert len(one.splitlines()) == 6 * 7
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+def test_one_and_two_threads_give_the_same_bits(backend):
+    one, two = run_on_threads(1, backend), run_on_threads(2, backend)
+    assert len(one.splitlines()) == 7 * 8
     assert one == two

@@ -78,11 +78,17 @@ The reference is written to be read and uses NumPy temporaries.
 Results: the optimizer rules follow the same arithmetic in the same order in
 every backend, so their results are the reference's bit for bit; the other
 kernels agree to rounding (BLAS's summation order, libm's elementary functions
-against NumPy's).
+against NumPy's). A backend's results do not depend on the number of threads:
+the network kernels (:data:`NETWORK_KERNELS`) run with OpenBLAS on one thread
+(``blas_threads.py``), and the Cython backend's OpenMP threads split the work
+by a rule of the shapes alone, reducing in a fixed order.
 """
 import importlib
 import os
 from functools import lru_cache
+from types import SimpleNamespace
+
+from .blas_threads import on_one_blas_thread
 
 BACKENDS = ("numpy", "numba", "cython")
 _MODULES = {
@@ -103,14 +109,33 @@ KERNELS = ("activation_forward", "activation_backward", "dense_forward", "dense_
            "n_steps", "perceptron_train") + UPDATES + SPARSE_KERNELS
 
 
+class Backend(SimpleNamespace):
+    """A backend's kernels as attributes (the contract's names)."""
+    def __init__(self, name, kernels):
+        super().__init__(**kernels)
+        self.__name__ = name
+
+    def __repr__(self):
+        return f"<fastnn backend {self.__name__!r}>"
+
+
+# The kernels that train and predict, run with OpenBLAS on one thread (blas_threads.py).
+NETWORK_KERNELS = ("forward", "loss_and_grad", "train_epoch") + SPARSE_KERNELS
+
+
 @lru_cache(maxsize=None)
 def _load(name):
-    """The backend's module, or None when it does not import or lacks a kernel."""
+    """The backend: a namespace of its module's kernels, the network kernels on
+    one BLAS thread; None when it does not import or lacks a kernel."""
     try:
         module = importlib.import_module(_MODULES[name])
     except ImportError:
         return None
-    return module if all(hasattr(module, k) for k in KERNELS) else None
+    if not all(hasattr(module, k) for k in KERNELS):
+        return None
+    kernels = {k: getattr(module, k) for k in KERNELS}
+    kernels.update({k: on_one_blas_thread(kernels[k]) for k in NETWORK_KERNELS})
+    return Backend(name, kernels)
 
 
 def available_backends():

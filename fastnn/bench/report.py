@@ -130,18 +130,23 @@ def targets_table(judged):
     """:func:`targets.judge`'s rows as a table, with a count of those met."""
     measured = {"ratio": ratio_text, "times": lambda x: f"{x:.2f}x",
                 "us": lambda x: f"{x:.3g} us", "plain": fmt}
-    met = sum(verdict == "met" for _, _, verdict in judged)
+    met = sum(verdict == "met" for _, _, verdict, _ in judged)
     return (f"{met} of {len(judged)} targets met.\n\n"
-            + markdown_table({"target": [t for t, _, _ in judged],
-                              "measured": [measured[kind](x) for _, (kind, x), _ in judged],
-                              "met/missed": [v for _, _, v in judged]}))
+            + markdown_table({"target": [t for t, _, _, _ in judged],
+                              "measured": [measured[kind](x) for _, (kind, x), _, _ in judged],
+                              "met/missed": [v for _, _, v, _ in judged],
+                              "target time / floor": ["-" if a is None else fmt(a)
+                                                      for _, _, _, a in judged]}))
 
 
 def targets_text(result):
     return (f"From this run's own numbers: {result['reference']} against the peer the target "
             f"names (else the fastest peer of the case, least median seconds), medians of "
             f"per-round ratios; an unreliable or disturbed ratio is no result. Floors as above; "
-            f"speed-ups are median seconds at 1 thread / at 2 threads."
+            f"speed-ups are median seconds at 1 thread / at 2 threads. 'target time / floor' is "
+            f"the time a ratio target allows (its limit times the peer's median seconds) "
+            f"over the case's floor: below 1, the target asks for less time than the "
+            f"case's GEMMs take in NumPy's BLAS."
             + (" Quick mode: smaller runs than the targets are set for." if result["quick"]
                else ""))
 

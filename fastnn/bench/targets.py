@@ -8,6 +8,10 @@ seconds). A ratio that is unreliable or disturbed is no result: the target
 reads "no result", never met. Speed-ups are median seconds at 1 thread over
 median seconds at 2 threads (the two are measured in different phases, so
 there are no common rounds).
+
+Each ratio target also states the time it asks for against the case's floor
+(the limit times the peer's median seconds, over the floor's seconds): below
+1, meeting it takes less time than NumPy's BLAS needs for the case's GEMMs.
 """
 from . import timing
 from .timing import clean_runs
@@ -30,9 +34,10 @@ SPEEDUP_CASES = ("mnist-sgd-full", "mnist-adam-full", "mnist-sgd-b256", "mnist-a
 
 
 def judge(result):
-    """[(target, measured, verdict)] for every target the run measured:
+    """[(target, measured, verdict, asks)] for every target the run measured:
     measured is (kind, value), kind "ratio" (a :func:`timing.ratio` dict),
-    "plain", "us" or "times"; verdict "met", "missed" or "no result"."""
+    "plain", "us" or "times"; verdict "met", "missed" or "no result"; asks the
+    time a ratio target allows over the case's floor (None for the others)."""
     ref = result["reference"]
     cases = {c["name"]: c for c in result["cases"]}
     peers = {c["name"] for c in result["contenders"] if c["kind"] == "peer"}
@@ -47,17 +52,17 @@ def judge(result):
         if row["case"] in FLOOR:
             ratio = median_seconds(entry) / row["floor"]["floor_s"]
             rows.append((f"{where}: {ref} <= {FLOOR[row['case']]}x the floor", ("plain", ratio),
-                         verdict(ratio <= FLOOR[row["case"]])))
+                         verdict(ratio <= FLOOR[row["case"]]), None))
         if row["case"] in EPOCH_SECONDS:
             limit = EPOCH_SECONDS[row["case"]]
             per_epoch = median_seconds(entry) / cases[row["case"]]["epochs"]
             rows.append((f"{where}: {ref} <= {limit * 1e6:g} us per epoch",
-                         ("us", per_epoch * 1e6), verdict(per_epoch <= limit)))
+                         ("us", per_epoch * 1e6), verdict(per_epoch <= limit), None))
     return [r for r in rows if r is not None] + speedups(result, ref)
 
 
 def ratio_target(row, ref, peer_names, where):
-    """(target, measured, verdict) of the case's ratio, None without its peer."""
+    """(target, measured, verdict, asks) of the case's ratio, None without its peer."""
     peer, limit = RATIOS.get(row["case"], (FASTEST, DEFAULT))
     peers = [n for n, e in row["contenders"].items() if n in peer_names and clean_runs(e)]
     if peer is FASTEST:
@@ -66,7 +71,8 @@ def ratio_target(row, ref, peer_names, where):
         return None
     r = timing.ratio(clean_runs(row["contenders"][ref]), clean_runs(row["contenders"][peer]))
     judged = "no result" if r["verdict"] != "ok" else verdict(r["median"] <= limit)
-    return f"{where}: {ref} <= {limit}x {peer}", ("ratio", r), judged
+    asks = limit * median_seconds(row["contenders"][peer]) / row["floor"]["floor_s"]
+    return f"{where}: {ref} <= {limit}x {peer}", ("ratio", r), judged, asks
 
 
 def speedups(result, ref):
@@ -78,7 +84,7 @@ def speedups(result, ref):
         if (case, 1) in seconds and (case, 2) in seconds:
             s = seconds[case, 1] / seconds[case, 2]
             rows.append((f"{case}: {ref} 1 thr / 2 thr >= {SPEEDUP}x", ("times", s),
-                         verdict(s >= SPEEDUP)))
+                         verdict(s >= SPEEDUP), None))
     return rows
 
 

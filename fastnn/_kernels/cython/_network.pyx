@@ -5,15 +5,17 @@ gradient descent in one call without the GIL.
 The entry points turn the values of ``values.py`` into C structs (Net here,
 Opt in _optim.pyx) and the work buffer into the pointers of its regions
 (``layout.regions``); the nogil code reads the layout's offsets from Net
-(_net.pxd).
-Layers are indexed k = 0..L-1.
+(_net.pxd). Layers are indexed k = 0..L-1.
 
 Batches larger than one block (``layout.block_rows``) or with more than one
 partition (``layout.partitions``) take the blocked path: each partition's rows
 are worked through block by block (forward, loss and backward of a block
 while its activations are in cache, dW and db accumulated), the partitions
-run on OpenMP's threads with single-threaded BLAS, and their gradients are
-added in partition order, so any number of threads gives the same bits.
+run on OpenMP's threads, and their gradients are added in partition order,
+so any number of threads gives the same bits. forward takes the same
+partitions and blocks. BLAS runs on one thread (the backend's registry wraps
+these entry points, ``blas_threads.py``): its own threads would oversubscribe
+the cores, and its results depend on how many it runs.
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
@@ -287,8 +289,7 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
     up to ``threads`` threads: the rules are elementwise (their per-step
     coefficients come from t and hp alone), so every entry gets the same bits
     as in one call. Each chunk advances its own copies of t and hp; the
-    first chunk's are kept. Only after a blocked step: between BLAS's own
-    threaded calls, OpenMP's threads would compete with BLAS's spinning ones."""
+    first chunk's are kept."""
     cdef double hp[MAX_PARTS][HP_SIZE]
     cdef int64_t t[MAX_PARTS]
     cdef Py_ssize_t c, j, lo, chunks = min(threads, MAX_PARTS)
@@ -321,45 +322,43 @@ class _Plan:
         self.blocked = self.parts > 1 or B > self.block
 
 
+cdef void forward_part(const Net* net, const floating* X, Py_ssize_t lo, Py_ssize_t hi,
+                       const floating* params, const Work* w, floating* out,
+                       Py_ssize_t block_size) noexcept nogil:
+    """Algorithm 5 for rows lo..hi-1 of X, in the blocks of partition_grad,
+    each block's A and H at its first row of the regions; the logits into
+    out's rows lo..hi-1."""
+    cdef Py_ssize_t j, first, rows, n = (hi - lo + block_size - 1) // block_size
+    cdef Py_ssize_t n0 = net.sizes[0], nL = net.sizes[net.n_layers], S = net.unit_at[net.n_layers]
+    cdef floating* A
+    for j in range(n):
+        first = lo + j * (hi - lo) // n
+        rows = lo + (j + 1) * (hi - lo) // n - first
+        A = <floating*>w.A + first * S
+        forward_layers(net, 0, X + first * n0, rows, params, A, <floating*>w.H + first * S)
+        memcpy(out + first * nL, block(A, net, net.n_layers - 1, rows),
+               rows * nL * sizeof(floating))
+
+
 def forward(const floating[:, ::1] X, net, const floating[::1] params, floating[:, ::1] out,
             work):
-    """Logits a_L of the network for the rows of X, written into ``out``."""
+    """Logits a_L of the network for the rows of X, written into ``out``: the
+    partitions and blocks of loss_and_grad (rows are independent, so they
+    only keep the work in cache and use the threads)."""
     cdef Net c = net_struct(net)
     cdef Work w = work_struct(net, work, &out[0, 0])
-    cdef Py_ssize_t B = X.shape[0]
+    cdef Py_ssize_t p, B = X.shape[0]
+    plan = _Plan(net, B)
+    cdef Py_ssize_t parts = plan.parts, block_size = plan.block
+    cdef int threads = min(max_threads(), parts)
     with nogil:
-        cy_forward(&c, &X[0, 0], B, &params[0], &w)
-        memcpy(&out[0, 0], block(<floating*>w.A, &c, c.n_layers - 1, B),
-               B * out.shape[1] * sizeof(floating))
+        if parts == 1:
+            forward_part(&c, &X[0, 0], 0, B, &params[0], &w, &out[0, 0], block_size)
+        else:
+            for p in prange(parts, num_threads=threads, schedule="dynamic", chunksize=1):
+                forward_part(&c, &X[0, 0], p * B // parts, (p + 1) * B // parts, &params[0], &w,
+                             &out[0, 0], block_size)
     return out.base
-
-
-_openblas_pools = None
-
-
-class _OneBlasThread:
-    """OpenBLAS on one thread (restored on exit) when ``blocked``: the blocked
-    path's threads are OpenMP's (BLAS's own would oversubscribe the cores),
-    and its results must not depend on how many BLAS uses."""
-    def __init__(self, blocked):
-        global _openblas_pools
-        self.saved = []
-        if blocked:
-            if _openblas_pools is None:
-                from threadpoolctl import ThreadpoolController
-                _openblas_pools = ThreadpoolController().select(
-                    internal_api="openblas").lib_controllers
-            self.saved = [(pool, pool.get_num_threads()) for pool in _openblas_pools]
-
-    def __enter__(self):
-        for pool, n in self.saved:
-            if n != 1:
-                pool.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        for pool, n in self.saved:
-            if n != 1:
-                pool.set_num_threads(n)
 
 
 def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floating[::1] sw,
@@ -376,7 +375,7 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
     cdef Py_ssize_t parts = plan.parts, block_size = plan.block
     cdef int threads = max_threads()
     if plan.blocked:
-        with _OneBlasThread(True), nogil:
+        with nogil:
             value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B, &params[0], &w,
                                       &grads_out[0], parts, block_size, threads)
         return value
@@ -420,7 +419,7 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     cdef Py_ssize_t parts_full = full.parts, parts_last = last.parts, block_size = full.block
     cdef bint blocked_full = full.blocked, blocked_last = last.blocked
     cdef int threads = max_threads()
-    with _OneBlasThread(blocked_full or blocked_last), nogil:
+    with nogil:
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
             blocked = blocked_full if s + 1 < steps else blocked_last
@@ -450,6 +449,5 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
                 o.t[0] += 1
             else:
-                split_optimizer_step(o, &params[0], &grads[0], params.shape[0],
-                                     threads if blocked else 1)
+                split_optimizer_step(o, &params[0], &grads[0], params.shape[0], threads)
     return done
