@@ -27,7 +27,7 @@ from test_kernels import (LOSSES, NET_TOL, assert_close, epoch_run, hyperparamet
 pytestmark = pytest.mark.skipif("cython" not in available_backends(),
                                 reason="the Cython backend is not built")
 
-# [200, 64, 10] has blocks of 384 rows and 2 partitions from 128 rows
+# [200, 64, 10] has blocks of 512 rows and 2 partitions from 128 rows
 # (PARTS_MAX from 4096); [40, 8, 3] has blocks of 512 rows and one partition
 # below 4845 rows.
 WIDE_INPUT = [200, 64, 10]
@@ -44,8 +44,8 @@ def plan(sizes, rows):
 def test_the_shapes_reach_every_branch():
     assert plan(WIDE_INPUT, 33) == (1, 1)
     assert plan(WIDE_INPUT, 256) == (2, 1)
-    assert plan(WIDE_INPUT, 1000) == (2, 2)
-    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 4)
+    assert plan(WIDE_INPUT, 1500) == (2, 2)
+    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 3)
     assert plan(NARROW, 1000) == (1, 2)
 
 
@@ -82,7 +82,7 @@ def case(sizes, act, loss, rows, dtype, weighted, seed=0):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
-                                        (WIDE_INPUT, 256), (WIDE_INPUT, 1000),
+                                        (WIDE_INPUT, 256), (WIDE_INPUT, 1500),
                                         (WIDE_INPUT, 5000), (NARROW, 1000)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
