@@ -135,6 +135,27 @@ def test_train_epoch_matches_reference(opt, batch_size, weighted):
         assert_close(g, e, 1e-10)
 
 
+@pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_NADAM])
+def test_partitioned_step_with_a_non_finite_loss_is_not_taken(opt):
+    """The update of a batch of several partitions runs in the reduction: a
+    NaN in the third batch stops the epoch there with the parameters, the
+    optimizer's t, hp and states of the second step, as in the reference."""
+    rng = np.random.default_rng(5)
+    sizes = np.array(WIDE_INPUT, np.int64)
+    X = rng.standard_normal((1024, sizes[0]))
+    Y = targets(rng, codes.LOSS_SOFTMAX_CE, 1024, sizes[-1], np.float64)
+    Y[600, 0] = np.nan
+    params = rng.standard_normal(network(sizes, [codes.ACT_RELU], 0.01, 0).param_at[-1]) * 0.1
+    args = (X, Y, np.empty(0), np.arange(1024), 256, sizes, np.array([codes.ACT_RELU]),
+            codes.LOSS_SOFTMAX_CE, params, opt, hyperparameters(1), np.full(4, 0.05),
+            np.full(4, 0.8), 0)
+    done_ref, want = epoch_run(ref, *args)
+    done, got = epoch_run(get_backend("cython"), *args)
+    assert done == done_ref == 2 and got[-1][0] == 2
+    for name, g, e in zip(["params", "grads", "s1", "s2", "hp", "losses", "t"], got, want):
+        assert_close(g, e, 1e-10), name
+
+
 @pytest.mark.parametrize("batch_size", [256, 1500])
 def test_train_epoch_in_chunks_equals_one_call(batch_size):
     """training.py calls train_epoch on consecutive chunks of an epoch's
