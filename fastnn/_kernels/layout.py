@@ -11,7 +11,8 @@ Parameters: layer k stores W_k (n_{k+1} x n_k, row-major) at ``param_at[k]``,
 then b_k (n_{k+1}); ``param_at[L]`` is the buffer's size.
 
 Work buffer for batches of up to R rows (R = :func:`capacity`), seven regions
-(:func:`regions`) and the partitions' buffers (:func:`partials`)::
+(:func:`regions`) and the partitions' buffers (:func:`partials`; both at once:
+:func:`buffers`)::
 
     X batch (R n_0) | Y batch (R n_L) | w batch (R) | A (R S) | H (R S) | D (R S) | scratch (M)
     | partial gradients ((P - 1) T) | partial db (P M)
@@ -147,17 +148,27 @@ def capacity(net, work):
 
 
 @shared
-def regions(net, work):
-    """(X batch, Y batch, w batch, A, H, D, scratch): the work buffer's regions, flat."""
-    R, S = capacity(net, work), net.unit_at[-1]
+def buffers(net, work):
+    """regions(net, work) + partials(net, work), the nine views from one
+    computation of R = capacity(net, work) (a kernel call needs them all)."""
+    R, M, S, T = capacity(net, work), widest(net), net.unit_at[-1], net.param_at[-1]
     x_end = R * net.sizes[0]
     y_end = x_end + R * net.sizes[-1]
     w_end = y_end + R
     a_end = w_end + R * S
     h_end = a_end + R * S
     d_end = h_end + R * S
+    g_end = d_end + M + (partitions(net, R) - 1) * T
     return (work[:x_end], work[x_end:y_end], work[y_end:w_end], work[w_end:a_end],
-            work[a_end:h_end], work[h_end:d_end], work[d_end:d_end + widest(net)])
+            work[a_end:h_end], work[h_end:d_end], work[d_end:d_end + M],
+            work[d_end + M:g_end], work[g_end:g_end + partitions(net, R) * M])
+
+
+@shared
+def regions(net, work):
+    """(X batch, Y batch, w batch, A, H, D, scratch): the work buffer's regions, flat."""
+    b = buffers(net, work)
+    return b[0], b[1], b[2], b[3], b[4], b[5], b[6]
 
 
 @shared
@@ -166,11 +177,8 @@ def partials(net, work):
     regions, (P - 1) T and P M entries for the P = partitions(net, R) of
     R = capacity(net, work); partition p >= 1's gradient starts at (p - 1) T,
     every partition's db scratch at p M."""
-    R, M = capacity(net, work), widest(net)
-    parts = partitions(net, R)
-    start = R * _per_row(net) + M
-    g_end = start + (parts - 1) * net.param_at[-1]
-    return work[start:g_end], work[g_end:g_end + parts * M]
+    b = buffers(net, work)
+    return b[7], b[8]
 
 
 @shared

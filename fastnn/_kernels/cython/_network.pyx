@@ -4,7 +4,7 @@ gradient descent in one call without the GIL.
 
 The entry points turn the values of ``values.py`` into C structs (Net here,
 Opt in _optim.pyx) and the work buffer into the pointers of its regions
-(``layout.regions``); the nogil code reads the layout's offsets from Net
+(``layout.buffers``); the nogil code reads the layout's offsets from Net
 (_net.pxd).
 Layers are indexed k = 0..L-1.
 
@@ -32,7 +32,7 @@ from ._optim cimport Coef, Opt, cy_coefficients, cy_optimizer_step, cy_update, s
 from ._stochastic import stochastic_epoch
 
 from ..epoch import n_steps
-from ..layout import PARTS_MAX, block_rows, partials, partitions, regions
+from ..layout import PARTS_MAX, block_rows, buffers, partitions
 
 
 cdef extern from *:
@@ -47,7 +47,7 @@ cdef extern from *:
     int max_threads "fastnn_max_threads"() noexcept nogil  # OpenMP's, 1 without OpenMP
 
 
-cdef struct Work:             # layout.regions, as floating* in the buffer's dtype
+cdef struct Work:             # layout.buffers, as floating* in the buffer's dtype
     void* x
     void* y
     void* wb                  # the batch's sample weights
@@ -62,11 +62,9 @@ cdef struct Work:             # layout.regions, as floating* in the buffer's dty
 
 
 cdef Work work_struct(net, work, floating* like):
-    """Pointers to the regions of the work buffer (layout.regions)."""
-    cdef floating[::1] x, y, wb, A, H, D, scratch
-    x, y, wb, A, H, D, scratch = regions(net, work)
-    cdef floating[::1] partial_grads, partial_db
-    partial_grads, partial_db = partials(net, work)
+    """Pointers to the regions of the work buffer (layout.buffers)."""
+    cdef floating[::1] x, y, wb, A, H, D, scratch, partial_grads, partial_db
+    x, y, wb, A, H, D, scratch, partial_grads, partial_db = buffers(net, work)
     cdef Work c
     c.x, c.y, c.wb, c.A, c.H, c.D, c.scratch = (start(x), start(y), start(wb), start(A),
                                                 start(H), start(D), start(scratch))
