@@ -28,7 +28,7 @@ from test_kernels import (LOSSES, NET_TOL, assert_close, epoch_run, hyperparamet
 pytestmark = pytest.mark.skipif("cython" not in available_backends(),
                                 reason="the Cython backend is not built")
 
-# [200, 64, 10] has blocks of 384 rows and 2 partitions from 128 rows
+# [200, 64, 10] has blocks of 512 rows and 2 partitions from 128 rows
 # (PARTS_MAX from 4096); [40, 8, 3] has blocks of 512 rows and one partition
 # below 4845 rows.
 WIDE_INPUT = [200, 64, 10]
@@ -45,8 +45,8 @@ def plan(sizes, rows):
 def test_the_shapes_reach_every_branch():
     assert plan(WIDE_INPUT, 33) == (1, 1)
     assert plan(WIDE_INPUT, 256) == (2, 1)
-    assert plan(WIDE_INPUT, 1000) == (2, 2)
-    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 4)
+    assert plan(WIDE_INPUT, 1500) == (2, 2)
+    assert plan(WIDE_INPUT, 5000) == (layout.PARTS_MAX, 3)
     assert plan(NARROW, 1000) == (1, 2)
 
 
@@ -83,7 +83,7 @@ def case(sizes, act, loss, rows, dtype, weighted, seed=0):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
-                                        (WIDE_INPUT, 256), (WIDE_INPUT, 1000),
+                                        (WIDE_INPUT, 256), (WIDE_INPUT, 1500),
                                         (WIDE_INPUT, 5000), (NARROW, 1000)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
@@ -134,6 +134,27 @@ def test_train_epoch_matches_reference(opt, batch_size, weighted):
     assert done == done_ref == steps
     for g, e in zip(got, want):
         assert_close(g, e, 1e-10)
+
+
+@pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_NADAM])
+def test_partitioned_step_with_a_non_finite_loss_is_not_taken(opt):
+    """The update of a batch of several partitions runs in the reduction: a
+    NaN in the third batch stops the epoch there with the parameters, the
+    optimizer's t, hp and states of the second step, as in the reference."""
+    rng = np.random.default_rng(5)
+    sizes = np.array(WIDE_INPUT, np.int64)
+    X = rng.standard_normal((1024, sizes[0]))
+    Y = targets(rng, codes.LOSS_SOFTMAX_CE, 1024, sizes[-1], np.float64)
+    Y[600, 0] = np.nan
+    params = rng.standard_normal(network(sizes, [codes.ACT_RELU], 0.01, 0).param_at[-1]) * 0.1
+    args = (X, Y, np.empty(0), np.arange(1024), 256, sizes, np.array([codes.ACT_RELU]),
+            codes.LOSS_SOFTMAX_CE, params, opt, hyperparameters(1), np.full(4, 0.05),
+            np.full(4, 0.8), 0)
+    done_ref, want = epoch_run(ref, *args)
+    done, got = epoch_run(get_backend("cython"), *args)
+    assert done == done_ref == 2 and got[-1][0] == 2
+    for name, g, e in zip(["params", "grads", "s1", "s2", "hp", "losses", "t"], got, want):
+        assert_close(g, e, 1e-10), name
 
 
 @pytest.mark.parametrize("batch_size", [256, 1500])

@@ -4,7 +4,7 @@ gradient descent in one call without the GIL.
 
 The entry points turn the values of ``values.py`` into C structs (Net here,
 Opt in _optim.pyx) and the work buffer into the pointers of its regions
-(``layout.regions``); the nogil code reads the layout's offsets from Net
+(``layout.buffers``); the nogil code reads the layout's offsets from Net
 (_net.pxd). Layers are indexed k = 0..L-1.
 
 Batches larger than one block (``layout.block_rows``) or with more than one
@@ -12,10 +12,12 @@ partition (``layout.partitions``) take the blocked path: each partition's rows
 are worked through block by block (forward, loss and backward of a block
 while its activations are in cache, dW and db accumulated), the partitions
 run on OpenMP's threads, and their gradients are added in partition order,
-so any number of threads gives the same bits. forward takes the same
-partitions and blocks. BLAS runs on one thread (the backend's registry wraps
-these entry points, ``blas_threads.py``): its own threads would oversubscribe
-the cores, and its results depend on how many it runs.
+so any number of threads gives the same bits. In train_epoch the optimizer's
+update of each chunk of entries follows that chunk's sum while it is in
+cache, in the same parallel region. forward takes the same partitions and
+blocks. BLAS runs on one thread (the backend's registry wraps these entry
+points, ``blas_threads.py``): its own threads would oversubscribe the cores,
+and its results depend on how many it runs.
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
@@ -27,12 +29,12 @@ from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
 from ._net cimport Net, backward_layers, block, forward_layers, net_struct, start
-from ._optim cimport Opt, cy_optimizer_step, state_struct
+from ._optim cimport Coef, Opt, cy_coefficients, cy_optimizer_step, cy_update, state_struct
 
 from ._stochastic import stochastic_epoch
 
 from ..epoch import n_steps
-from ..layout import PARTS_MAX, block_rows, partials, partitions, regions
+from ..layout import PARTS_MAX, block_rows, buffers, partitions
 
 
 cdef extern from *:
@@ -47,7 +49,7 @@ cdef extern from *:
     int max_threads "fastnn_max_threads"() noexcept nogil  # OpenMP's, 1 without OpenMP
 
 
-cdef struct Work:             # layout.regions, as floating* in the buffer's dtype
+cdef struct Work:             # layout.buffers, as floating* in the buffer's dtype
     void* x
     void* y
     void* wb                  # the batch's sample weights
@@ -62,11 +64,9 @@ cdef struct Work:             # layout.regions, as floating* in the buffer's dty
 
 
 cdef Work work_struct(net, work, floating* like):
-    """Pointers to the regions of the work buffer (layout.regions)."""
-    cdef floating[::1] x, y, wb, A, H, D, scratch
-    x, y, wb, A, H, D, scratch = regions(net, work)
-    cdef floating[::1] partial_grads, partial_db
-    partial_grads, partial_db = partials(net, work)
+    """Pointers to the regions of the work buffer (layout.buffers)."""
+    cdef floating[::1] x, y, wb, A, H, D, scratch, partial_grads, partial_db
+    x, y, wb, A, H, D, scratch, partial_grads, partial_db = buffers(net, work)
     cdef Work c
     c.x, c.y, c.wb, c.A, c.H, c.D, c.scratch = (start(x), start(y), start(wb), start(A),
                                                 start(H), start(D), start(scratch))
@@ -242,20 +242,38 @@ cdef double partition_grad(const Net* net, const floating* X, const floating* Y,
     return acc
 
 
+cdef double batch_loss(const double* part_loss, Py_ssize_t parts, double total) noexcept nogil:
+    """sum_p part_loss[p] / total, the partitions added in order (0 when total is 0)."""
+    cdef double acc = 0
+    cdef Py_ssize_t p
+    for p in range(parts):
+        acc += part_loss[p]
+    return acc / total if total > 0 else 0
+
+
+cdef inline floating* shifted(void* state, Py_ssize_t lo, floating* like) noexcept nogil:
+    """An optimizer state from entry lo on (NULL for an unused state)."""
+    return <floating*>state + lo if state != NULL else NULL
+
+
 cdef double blocked_loss_grad(const Net* net, const floating* X, const floating* Y,
                               const floating* sw, const int64_t* rows, Py_ssize_t B,
-                              const floating* params, const Work* w, floating* grads,
-                              Py_ssize_t parts, Py_ssize_t block_size, int threads) noexcept nogil:
+                              floating* params, const Work* w, floating* grads,
+                              Py_ssize_t parts, Py_ssize_t block_size, int threads,
+                              const Coef* coef, const Opt* o) noexcept nogil:
     """Loss and gradient of a batch (rows of X, Y, sw as in block_step) over
     ``parts`` partitions, partition p the rows p B / P .. (p + 1) B / P - 1,
     on up to ``threads`` threads (taken dynamically: a thread slowed by
     another process takes fewer); partition p >= 1's gradient goes to its
     buffer of layout.partials, then grads += g_1 + ... + g_{P-1} in that order
-    for every entry (the reduction split over the threads by entries)."""
+    for every entry, chunk by chunk. Unless ``coef`` is NULL (or the loss is
+    not finite), each chunk's update by o's rule with ``coef`` (the step's
+    coefficients, cy_coefficients) follows its sum."""
     cdef double part_loss[MAX_PARTS]
-    cdef double total = B, acc = 0
+    cdef double total = B
     cdef Py_ssize_t p, i, c, q, lo, hi, T = w.n_params
     cdef Py_ssize_t chunks = (T + REDUCE_CHUNK - 1) // REDUCE_CHUNK
+    cdef bint update
     cdef floating* g
     cdef floating* partial = <floating*>w.partial_grads
     if sw != NULL:
@@ -263,24 +281,41 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
         for i in range(B):
             total += sw[i] if rows == NULL else sw[rows[i]]
     if parts == 1:
-        acc = partition_grad(net, X, Y, sw, rows, 0, B, params, w, grads,
-                             <floating*>w.partial_db, total, block_size)
-    else:
-        with parallel(num_threads=min(threads, parts)):
-            for p in prange(parts, schedule="dynamic", chunksize=1):
-                g = grads if p == 0 else partial + (p - 1) * T
-                part_loss[p] = partition_grad(net, X, Y, sw, rows, p * B // parts,
-                                              (p + 1) * B // parts, params, w, g,
-                                              <floating*>w.partial_db + p * w.widest, total,
-                                              block_size)
-            for c in prange(chunks, schedule="static"):
-                lo, hi = c * REDUCE_CHUNK, min(T, (c + 1) * REDUCE_CHUNK)
-                for q in range(parts - 1):
-                    for i in range(lo, hi):
-                        grads[i] += partial[q * T + i]
-        for p in range(parts):
-            acc += part_loss[p]
-    return acc / total if total > 0 else 0
+        part_loss[0] = partition_grad(net, X, Y, sw, rows, 0, B, params, w, grads,
+                                      <floating*>w.partial_db, total, block_size)
+        return batch_loss(part_loss, 1, total)
+    with parallel(num_threads=min(threads, parts)):
+        for p in prange(parts, schedule="dynamic", chunksize=1):
+            g = grads if p == 0 else partial + (p - 1) * T
+            part_loss[p] = partition_grad(net, X, Y, sw, rows, p * B // parts,
+                                          (p + 1) * B // parts, params, w, g,
+                                          <floating*>w.partial_db + p * w.widest, total,
+                                          block_size)
+        update = coef != NULL and isfinite(batch_loss(part_loss, parts, total))
+        for c in prange(chunks, schedule="dynamic", chunksize=1):
+            lo, hi = c * REDUCE_CHUNK, min(T, (c + 1) * REDUCE_CHUNK)
+            for q in range(parts - 1):
+                for i in range(lo, hi):
+                    grads[i] += partial[q * T + i]
+            if update:
+                cy_update(coef, params + lo, grads + lo, 1, shifted(o.s1, lo, params),
+                          shifted(o.s2, lo, params), hi - lo)
+    return batch_loss(part_loss, parts, total)
+
+
+cdef bint next_coefficients(Opt o, double lr, const double* beta, Coef* c, int64_t* t,
+                            double* hp) noexcept nogil:
+    """The coefficients of o's next step with eta = lr (and beta1 = beta[0]
+    unless beta is NULL), advancing copies of o's t and hp in ``t`` and
+    ``hp``, not o's own: the caller keeps them once the step's loss is finite.
+    False for an unknown rule."""
+    t[0] = o.t[0]
+    memcpy(hp, o.hp, HP_SIZE * sizeof(double))
+    hp[HP_LR] = lr
+    if beta != NULL:
+        hp[HP_BETA1] = beta[0]
+    o.t, o.hp = t, hp
+    return cy_coefficients(o, c)
 
 
 cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, Py_ssize_t n,
@@ -304,10 +339,7 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
         lo = c * n // chunks
         oc = o
         oc.t, oc.hp = &t[c], &hp[c][0]
-        if o.s1 != NULL:
-            oc.s1 = <floating*>o.s1 + lo
-        if o.s2 != NULL:
-            oc.s2 = <floating*>o.s2 + lo
+        oc.s1, oc.s2 = shifted(o.s1, lo, params), shifted(o.s2, lo, params)
         cy_optimizer_step(oc, params + lo, grads + lo, (c + 1) * n // chunks - lo)
     o.t[0] = t[0]
     memcpy(o.hp, &hp[0][0], HP_SIZE * sizeof(double))
@@ -376,8 +408,9 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
     cdef int threads = max_threads()
     if plan.blocked:
         with nogil:
-            value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B, &params[0], &w,
-                                      &grads_out[0], parts, block_size, threads)
+            value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B,
+                                      <floating*>&params[0], &w, &grads_out[0], parts,
+                                      block_size, threads, NULL, NULL)
         return value
     with nogil:
         cy_forward(&c, &X[0, 0], B, &params[0], &w)
@@ -398,7 +431,9 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     (block by block on the blocked path). On one-block batches, SGD without
     weight decay fuses its update into the backward pass (sgd_backward_step)
     on every step but the last, so that ``grads`` still ends holding the last
-    gradient, as in the reference. Batch size 1 is _stochastic.stochastic_epoch."""
+    gradient, as in the reference; on batches of several partitions, the
+    update runs in the reduction (blocked_loss_grad). Batch size 1 is
+    _stochastic.stochastic_epoch."""
     if batch_size == 1:
         return stochastic_epoch(X, Y, sw, order, net, params, grads, opt, lrs, betas,
                                 losses_out, work)
@@ -408,7 +443,11 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     cdef Py_ssize_t N = order.shape[0], steps = n_steps(N, batch_size)
     cdef Py_ssize_t n0 = X.shape[1], nL = Y.shape[1], s, Bs, done = steps
     cdef bint plain_sgd = o.code == OPT_SGD and <floating>o.hp[HP_WEIGHT_DECAY] == 0
-    cdef bint fused, blocked
+    cdef bint fused, blocked, in_reduction
+    cdef Py_ssize_t parts
+    cdef Coef coef
+    cdef int64_t t_next
+    cdef double hp_next[HP_SIZE]
     cdef const int64_t* rows
     cdef const floating* x
     cdef const floating* y
@@ -423,11 +462,13 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
             blocked = blocked_full if s + 1 < steps else blocked_last
+            parts = parts_full if s + 1 < steps else parts_last
+            in_reduction = blocked and parts > 1 and next_coefficients(
+                o, lrs[s], &betas[s] if betas.shape[0] > 0 else NULL, &coef, &t_next, hp_next)
             if blocked:
                 value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], all_weights, rows, Bs,
-                                          &params[0], &w, &grads[0],
-                                          parts_full if s + 1 < steps else parts_last,
-                                          block_size, threads)
+                                          &params[0], &w, &grads[0], parts, block_size,
+                                          threads, &coef if in_reduction else NULL, &o)
             else:
                 x = batch_block(&X[0, 0], n0, rows, Bs, <floating*>w.x)
                 y = batch_block(&Y[0, 0], nL, rows, Bs, <floating*>w.y)
@@ -442,6 +483,10 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
             if not isfinite(value):
                 done = s
                 break
+            if in_reduction:
+                o.t[0] = t_next
+                memcpy(o.hp, hp_next, HP_SIZE * sizeof(double))
+                continue
             o.hp[HP_LR] = lrs[s]
             if betas.shape[0] > 0:
                 o.hp[HP_BETA1] = betas[s]
