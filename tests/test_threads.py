@@ -1,10 +1,13 @@
 """The Cython backend's blocked and threaded path (``_network.pyx``, the
 partitions and blocks of ``layout.py``, the update split between threads)
-against the NumPy reference, and the same bits on one and two threads.
+and its column split (``_columns.pyx``, ``layout.columns``) against the
+NumPy reference, and the same bits on one and two threads.
 
 The shapes are chosen so that each branch of the path runs: one block of
 one partition (the unblocked path), several blocks of one partition, two
-partitions of one or several blocks, PARTS_MAX partitions of uneven blocks.
+partitions of one or several blocks, PARTS_MAX partitions of uneven blocks;
+the column split with an unsplit output layer (its dL/dW cut along its
+inputs), a split one, and an unsplit hidden width between split ones.
 Thread counts are set per subprocess (OMP_NUM_THREADS is read when OpenMP
 starts), which then prints the bytes of everything the kernels wrote.
 """
@@ -32,6 +35,11 @@ pytestmark = pytest.mark.skipif("cython" not in available_backends(),
 # below 4845 rows.
 WIDE_INPUT = [200, 64, 10]
 NARROW = [40, 8, 3]
+# Column split at 40 rows: every width split but the output's; every width
+# split; a hidden width of 64 unsplit (below 2 COLUMN_WIDTH).
+COLUMNS = [300, 256, 200, 10]
+SPLIT_OUTPUT = [200, 160, 130]
+MIXED = [300, 256, 64, 10]
 
 
 def plan(sizes, rows):
@@ -56,6 +64,30 @@ def test_partitions_depend_on_rows_only_and_grow_with_them():
     wide = network([784, 1024, 1024, 10], [codes.ACT_RELU] * 2, 0.01, codes.LOSS_SQUARED)
     assert layout.partitions(wide, 256) == 1  # its reduction would stream 1.9M entries
     assert layout.partitions(wide, 512) == 2
+
+
+def test_column_split_takes_small_batches_of_wide_layers():
+    def columns(sizes, rows):
+        net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
+        return layout.columns(net, rows)
+    assert all(columns(sizes, 40) for sizes in (COLUMNS, SPLIT_OUTPUT, MIXED))
+    assert columns([784, 1024, 1024, 10], 128) and columns([784, 128, 10], 32)
+    assert not columns([784, 1024, 1024, 10], 512)    # two row partitions
+    assert not columns(COLUMNS, 1) and not columns(WIDE_INPUT, 33) and not columns(NARROW, 100)
+    assert not columns([784, 100, 10], 64)            # its widest layer is not split
+
+
+@pytest.mark.parametrize("sizes", [COLUMNS, SPLIT_OUTPUT, MIXED, [784, 128, 10]])
+def test_column_bounds_cut_each_width_into_aligned_parts(sizes):
+    net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
+    bounds = layout.column_bounds(net)
+    assert bounds.shape == (len(sizes), layout.COLUMN_PARTS + 1)
+    for n, cut in zip(sizes, bounds):
+        assert cut[0] == 0 and cut[-1] == n and np.all(np.diff(cut) >= 0)
+        if n >= 2 * layout.COLUMN_WIDTH:
+            assert np.all(np.diff(cut) > 0) and np.all(cut[:-1] % layout.COLUMN_ALIGN == 0)
+        else:
+            assert np.all(cut[1:] == n)
 
 
 @pytest.mark.parametrize("sizes", [WIDE_INPUT, NARROW, [784, 128, 10], [4, 32, 16, 4]])
@@ -83,7 +115,8 @@ def case(sizes, act, loss, rows, dtype, weighted, seed=0):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
                                         (WIDE_INPUT, 256), (WIDE_INPUT, 1000),
-                                        (WIDE_INPUT, 5000), (NARROW, 1000)])
+                                        (WIDE_INPUT, 5000), (NARROW, 1000), (COLUMNS, 40),
+                                        (SPLIT_OUTPUT, 40), (MIXED, 40)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
     act = codes.ACT_TANH if dtype == np.float32 else codes.ACT_RELU
@@ -116,9 +149,26 @@ def test_train_epoch_matches_reference(opt, batch_size, weighted):
     """Shuffled rows of 1500 of WIDE_INPUT in float64 (at most 40 steps, so
     that rounding does not grow chaotic): every step blocked from B = 256 on,
     partial last batches, SGD's fused path on one-block batches."""
+    epoch_against_reference(WIDE_INPUT, opt, batch_size, weighted)
+
+
+@pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_ADAM])
+@pytest.mark.parametrize("sizes,batch_size", [(COLUMNS, 40), (COLUMNS, 64), (SPLIT_OUTPUT, 48),
+                                              (MIXED, 40)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_column_split_train_epoch_matches_reference(opt, sizes, batch_size, weighted):
+    """The column split's steps (SGD's fused update on all but the last) and
+    a partial last batch (1500 = 37 x 40 + 20: 20 rows; 23 x 64 + 28) that
+    takes it too or not."""
+    epoch_against_reference(sizes, opt, batch_size, weighted)
+
+
+def epoch_against_reference(sizes, opt, batch_size, weighted):
+    """Shuffled rows of 1500 (at most 40 steps of batch_size) in float64 against
+    the reference, within 1e-10."""
     rng = np.random.default_rng(batch_size)
-    sizes = np.array(WIDE_INPUT, np.int64)
-    acts = np.array([codes.ACT_RELU], np.int64)
+    sizes = np.array(sizes, np.int64)
+    acts = np.array([codes.ACT_RELU] * (len(sizes) - 2), np.int64)
     X = rng.standard_normal((1500, sizes[0]))
     Y = targets(rng, codes.LOSS_SOFTMAX_CE, 1500, sizes[-1], np.float64)
     w = sample_weights(rng, 1500, np.float64, weighted)
@@ -186,7 +236,12 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch in [
         ([200, 64, 10], 1000, 256, np.float32, True, codes.OPT_SGD, 0),
         ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
         ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
-        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0)]:
+        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0),
+        ([300, 256, 200, 10], 1000, 48, np.float32, False, codes.OPT_SGD, 0),
+        ([300, 256, 200, 10], 1000, 48, np.float64, True, codes.OPT_ADAM, 0),
+        ([200, 160, 130], 600, 40, np.float32, True, codes.OPT_ADAM, 0),
+        ([300, 256, 64, 10], 600, 40, np.float64, False, codes.OPT_SGD, 0),
+        ([784, 128, 10], 320, 32, np.float32, False, codes.OPT_SGD, 0)]:
     rng = np.random.default_rng(rows + batch_size)
     net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SOFTMAX_CE)
     X = rng.standard_normal((rows, sizes[0])).astype(dtype)
@@ -208,8 +263,10 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch in [
                        np.full(steps, 1e-3), np.empty(0), losses[epoch * steps:], work)
     value = cy.loss_and_grad(X, Y, w, net, params, grads,
                              np.empty(layout.work_size(net, rows), dtype))
+    batch = cy.loss_and_grad(X[:batch_size], Y[:batch_size], w[:batch_size], net, params,
+                             np.empty_like(params), work)
     out += [params.tobytes().hex(), grads.tobytes().hex(), losses.tobytes().hex(),
-            state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0])]
+            state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0]), repr(batch)]
 print("\n".join(out))
 """
 
@@ -224,5 +281,5 @@ def run_on_threads(threads):
 
 def test_one_and_two_threads_give_the_same_bits():
     one, two = run_on_threads(1), run_on_threads(2)
-    assert len(one.splitlines()) == 6 * 7
+    assert len(one.splitlines()) == 11 * 8
     assert one == two

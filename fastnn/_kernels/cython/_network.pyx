@@ -14,6 +14,8 @@ are worked through block by block (forward, loss and backward of a block
 while its activations are in cache, dW and db accumulated), the partitions
 run on OpenMP's threads with single-threaded BLAS, and their gradients are
 added in partition order, so any number of threads gives the same bits.
+Smaller batches of wide enough layers (``layout.columns``) are split by
+columns instead (_columns.pyx).
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
@@ -21,6 +23,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from ._blas cimport gemm
+from ._columns cimport column_step
 from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
@@ -30,7 +33,8 @@ from ._optim cimport Opt, cy_optimizer_step, state_struct
 from ._stochastic import stochastic_epoch
 
 from ..epoch import n_steps
-from ..layout import PARTS_MAX, block_rows, partials, partitions, regions
+from ..layout import (PARTS_MAX, block_rows, column_bounds, columns, partials, partitions,
+                      regions)
 
 
 cdef extern from *:
@@ -287,7 +291,7 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
     up to ``threads`` threads: the rules are elementwise (their per-step
     coefficients come from t and hp alone), so every entry gets the same bits
     as in one call. Each chunk advances its own copies of t and hp; the
-    first chunk's are kept. Only after a blocked step: between BLAS's own
+    first chunk's are kept. Only after a blocked or column step: between BLAS's own
     threaded calls, OpenMP's threads would compete with BLAS's spinning ones."""
     cdef double hp[MAX_PARTS][HP_SIZE]
     cdef int64_t t[MAX_PARTS]
@@ -315,10 +319,12 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
 class _Plan:
     """How train_epoch and loss_and_grad split a batch of B rows: ``parts``
     partitions (layout.partitions), blocks of ``block`` rows
-    (layout.block_rows); ``blocked`` unless it is one block of one partition."""
+    (layout.block_rows); ``blocked`` unless it is one block of one partition;
+    else split by ``columns`` (layout.columns)."""
     def __init__(self, net, B):
         self.parts, self.block = partitions(net, B), block_rows(net)
         self.blocked = self.parts > 1 or B > self.block
+        self.columns = columns(net, B)
 
 
 def forward(const floating[:, ::1] X, net, const floating[::1] params, floating[:, ::1] out,
@@ -375,6 +381,13 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
     plan = _Plan(net, B)
     cdef Py_ssize_t parts = plan.parts, block_size = plan.block
     cdef int threads = max_threads()
+    cdef const int64_t[::1] bounds = column_bounds(net).reshape(-1)
+    cdef bint fused = False
+    if plan.columns:
+        with _OneBlasThread(True), nogil:
+            value = column_step(&c, &bounds[0], &X[0, 0], &Y[0, 0], weights, B, &params[0],
+                                w.A, w.H, w.D, w.scratch, &grads_out[0], 0, &fused, threads)
+        return value
     if plan.blocked:
         with _OneBlasThread(True), nogil:
             value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B, &params[0], &w,
@@ -399,7 +412,8 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     (block by block on the blocked path). On one-block batches, SGD without
     weight decay fuses its update into the backward pass (sgd_backward_step)
     on every step but the last, so that ``grads`` still ends holding the last
-    gradient, as in the reference. Batch size 1 is _stochastic.stochastic_epoch."""
+    gradient, as in the reference (the column split fuses it too). Batch size 1
+    is _stochastic.stochastic_epoch."""
     if batch_size == 1:
         return stochastic_epoch(X, Y, sw, order, net, params, grads, opt, lrs, betas,
                                 losses_out, work)
@@ -409,7 +423,7 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     cdef Py_ssize_t N = order.shape[0], steps = n_steps(N, batch_size)
     cdef Py_ssize_t n0 = X.shape[1], nL = Y.shape[1], s, Bs, done = steps
     cdef bint plain_sgd = o.code == OPT_SGD and <floating>o.hp[HP_WEIGHT_DECAY] == 0
-    cdef bint fused, blocked
+    cdef bint fused, blocked, cols
     cdef const int64_t* rows
     cdef const floating* x
     cdef const floating* y
@@ -419,11 +433,14 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     full, last = _Plan(net, batch_size), _Plan(net, N - (steps - 1) * batch_size)
     cdef Py_ssize_t parts_full = full.parts, parts_last = last.parts, block_size = full.block
     cdef bint blocked_full = full.blocked, blocked_last = last.blocked
+    cdef bint cols_full = full.columns, cols_last = last.columns
+    cdef const int64_t[::1] bounds = column_bounds(net).reshape(-1)
     cdef int threads = max_threads()
-    with _OneBlasThread(blocked_full or blocked_last), nogil:
+    with _OneBlasThread(blocked_full or blocked_last or cols_full or cols_last), nogil:
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
             blocked = blocked_full if s + 1 < steps else blocked_last
+            cols = cols_full if s + 1 < steps else cols_last
             if blocked:
                 value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], all_weights, rows, Bs,
                                           &params[0], &w, &grads[0],
@@ -434,11 +451,18 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 y = batch_block(&Y[0, 0], nL, rows, Bs, <floating*>w.y)
                 if all_weights != NULL:
                     weights = batch_block(all_weights, 1, rows, Bs, <floating*>w.wb)
-                cy_forward(&c, x, Bs, &params[0], &w)
-                value = cy_loss(&c, y, weights, Bs, &w)
+                if cols:
+                    fused = plain_sgd and s + 1 < steps
+                    value = column_step(&c, &bounds[0], x, y, weights, Bs, &params[0], w.A, w.H,
+                                        w.D, w.scratch, &grads[0], <floating>lrs[s], &fused,
+                                        threads)
+                else:
+                    cy_forward(&c, x, Bs, &params[0], &w)
+                    value = cy_loss(&c, y, weights, Bs, &w)
             losses_out[s] = value
-            fused = plain_sgd and not blocked and s + 1 < steps and isfinite(value)
-            if not fused and not blocked:
+            if not cols:
+                fused = plain_sgd and not blocked and s + 1 < steps and isfinite(value)
+            if not fused and not blocked and not cols:
                 cy_backward(&c, x, Bs, &params[0], &w, &grads[0])
             if not isfinite(value):
                 done = s
@@ -447,9 +471,10 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
             if betas.shape[0] > 0:
                 o.hp[HP_BETA1] = betas[s]
             if fused:
-                sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
+                if not cols:
+                    sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
                 o.t[0] += 1
             else:
                 split_optimizer_step(o, &params[0], &grads[0], params.shape[0],
-                                     threads if blocked else 1)
+                                     threads if blocked or cols else 1)
     return done
