@@ -35,7 +35,7 @@ pytestmark = pytest.mark.skipif("cython" not in available_backends(),
 # below 4845 rows.
 WIDE_INPUT = [200, 64, 10]
 NARROW = [40, 8, 3]
-# Column split at 40 rows: every width split but the output's; every width
+# Column split at 64 rows: every width split but the output's; every width
 # split; a hidden width of 64 unsplit (below 2 COLUMN_WIDTH).
 COLUMNS = [300, 256, 200, 10]
 SPLIT_OUTPUT = [200, 160, 130]
@@ -70,10 +70,11 @@ def test_column_split_takes_small_batches_of_wide_layers():
     def columns(sizes, rows):
         net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
         return layout.columns(net, rows)
-    assert all(columns(sizes, 40) for sizes in (COLUMNS, SPLIT_OUTPUT, MIXED))
-    assert columns([784, 1024, 1024, 10], 128) and columns([784, 128, 10], 32)
+    assert all(columns(sizes, 64) for sizes in (COLUMNS, SPLIT_OUTPUT, MIXED))
+    assert columns([784, 1024, 1024, 10], 128) and columns([784, 128, 10], 64)
     assert not columns([784, 1024, 1024, 10], 512)    # two row partitions
-    assert not columns(COLUMNS, 1) and not columns(WIDE_INPUT, 33) and not columns(NARROW, 100)
+    assert not columns([784, 128, 10], 32)            # too few rows
+    assert not columns(WIDE_INPUT, 100) and not columns(NARROW, 100)
     assert not columns([784, 100, 10], 64)            # its widest layer is not split
 
 
@@ -115,8 +116,8 @@ def case(sizes, act, loss, rows, dtype, weighted, seed=0):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
                                         (WIDE_INPUT, 256), (WIDE_INPUT, 1000),
-                                        (WIDE_INPUT, 5000), (NARROW, 1000), (COLUMNS, 40),
-                                        (SPLIT_OUTPUT, 40), (MIXED, 40)])
+                                        (WIDE_INPUT, 5000), (NARROW, 1000), (COLUMNS, 64),
+                                        (SPLIT_OUTPUT, 80), (MIXED, 100)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
     act = codes.ACT_TANH if dtype == np.float32 else codes.ACT_RELU
@@ -153,13 +154,13 @@ def test_train_epoch_matches_reference(opt, batch_size, weighted):
 
 
 @pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_ADAM])
-@pytest.mark.parametrize("sizes,batch_size", [(COLUMNS, 40), (COLUMNS, 64), (SPLIT_OUTPUT, 48),
-                                              (MIXED, 40)])
+@pytest.mark.parametrize("sizes,batch_size", [(COLUMNS, 100), (COLUMNS, 128), (SPLIT_OUTPUT, 80),
+                                              (MIXED, 64)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_column_split_train_epoch_matches_reference(opt, sizes, batch_size, weighted):
-    """The column split's steps (SGD's fused update on all but the last) and
-    a partial last batch (1500 = 37 x 40 + 20: 20 rows; 23 x 64 + 28) that
-    takes it too or not."""
+    """The column split's steps (SGD's fused update on all but the last),
+    also as the partial last batch after blocked steps (COLUMNS at 128: 1500
+    = 11 x 128 + 92) or followed by an unsplit one (80: 18 x 80 + 60)."""
     epoch_against_reference(sizes, opt, batch_size, weighted)
 
 
@@ -237,11 +238,11 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch in [
         ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
         ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
         ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0),
-        ([300, 256, 200, 10], 1000, 48, np.float32, False, codes.OPT_SGD, 0),
-        ([300, 256, 200, 10], 1000, 48, np.float64, True, codes.OPT_ADAM, 0),
-        ([200, 160, 130], 600, 40, np.float32, True, codes.OPT_ADAM, 0),
-        ([300, 256, 64, 10], 600, 40, np.float64, False, codes.OPT_SGD, 0),
-        ([784, 128, 10], 320, 32, np.float32, False, codes.OPT_SGD, 0)]:
+        ([300, 256, 200, 10], 1000, 100, np.float32, False, codes.OPT_SGD, 0),
+        ([300, 256, 200, 10], 1000, 80, np.float64, True, codes.OPT_ADAM, 0),
+        ([200, 160, 130], 600, 80, np.float32, True, codes.OPT_ADAM, 0),
+        ([300, 256, 64, 10], 600, 64, np.float64, False, codes.OPT_SGD, 0),
+        ([784, 128, 10], 320, 64, np.float32, False, codes.OPT_SGD, 0)]:
     rng = np.random.default_rng(rows + batch_size)
     net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SOFTMAX_CE)
     X = rng.standard_normal((rows, sizes[0])).astype(dtype)

@@ -117,11 +117,17 @@ def block_rows(net):
 # (the Cython backend): each layer's products run as COLUMN_PARTS GEMMs over
 # contiguous ranges of one side's columns, on OpenMP's threads. A width of at
 # least 2 COLUMN_WIDTH columns is split, its bounds multiples of COLUMN_ALIGN
-# (a vector register of float32 entries); a batch takes the split when its
-# products have at least COLUMN_FLOPS operations and at least COLUMN_SHARE of
-# them run split, so that the threads' share pays for the barriers between
-# layers (a few microseconds each).
+# (a vector register of float32 entries); a batch takes the split when it has
+# at least COLUMN_ROWS rows, its products at least COLUMN_FLOPS operations and
+# at least COLUMN_SHARE of them run split, so that the threads' share pays for
+# the barriers between layers (a few microseconds each). Measured on 2 cores
+# (OpenBLAS's Haswell kernels), 2 threads, split against OpenBLAS's own
+# threads: 784-1024-1024-10 at B = 128 -5% (Adam), 784-128-10 at B = 64 -2%
+# (SGD) and -7% (Adam), but at B = 32 +17% (SGD) and -5% (Adam): at so few
+# rows each part packing the whole h_{k-1} costs more than OpenBLAS's threads,
+# which share their packed operands.
 COLUMN_PARTS = 2
+COLUMN_ROWS = 64
 COLUMN_WIDTH = 64
 COLUMN_ALIGN = 16
 COLUMN_FLOPS = 4_000_000
@@ -142,12 +148,12 @@ def column_bounds(net):
 
 def columns(net, rows):
     """True when a batch of ``rows`` rows takes the column split: one block of
-    one partition, 2 <= rows, and of the products' 6 rows (T - S)
+    one partition, COLUMN_ROWS <= rows, and of the products' 6 rows (T - S)
     operations (forward a_k, dL/dW_k, dL/dh_{k-1}) at least COLUMN_FLOPS in
     all and COLUMN_SHARE on a split width (a product is split when the
     columns it is cut along are: a_k along n_{k+1}, dL/dh_{k-1} along n_k,
     dL/dW_k along either)."""
-    if rows < 2 or rows > block_rows(net) or partitions(net, rows) > 1:
+    if rows < COLUMN_ROWS or rows > block_rows(net) or partitions(net, rows) > 1:
         return False
     split = [n >= 2 * COLUMN_WIDTH for n in net.sizes]
     total = share = 0

@@ -76,13 +76,19 @@ cdef inline const floating* layer_input(const Step* s, const floating* like,
 
 cdef void forward_part(const Step* s, floating* params, Py_ssize_t k, Py_ssize_t lo,
                        Py_ssize_t hi) noexcept nogil:
-    """a_k[:, lo:hi] = b_k[lo:hi] + h_{k-1} W_k[lo:hi, :]^T, h_k[:, lo:hi] = g(a_k[:, lo:hi])."""
-    cdef Py_ssize_t r, n_in = s.net.sizes[k], n_out = s.net.sizes[k + 1]
+    """a_k[:, lo:hi] = b_k[lo:hi] + h_{k-1} W_k[lo:hi, :]^T, h_k[:, lo:hi] = g(a_k[:, lo:hi]).
+    BLAS forms the transpose W_k[lo:hi, :] h_{k-1}^T (faster at these shapes:
+    the long side first) in layer k's block of D, free until the backward pass."""
+    cdef Py_ssize_t r, j, n_in = s.net.sizes[k], n_out = s.net.sizes[k + 1]
     cdef floating* W = params + s.net.param_at[k]
     cdef floating* Z = block(<floating*>s.A, s.net, k, s.B)
     cdef floating* H = block(<floating*>s.H, s.net, k, s.B)
-    gemm(False, True, s.B, hi - lo, n_in, 1, layer_input(s, params, k), n_in, W + lo * n_in,
-         n_in, 0, Z + lo, n_out)
+    cdef floating* Zt = block(<floating*>s.D, s.net, k, s.B) + lo * s.B
+    gemm(False, True, hi - lo, s.B, n_in, 1, W + lo * n_in, n_in, layer_input(s, params, k),
+         n_in, 0, Zt, s.B)
+    for r in range(s.B):
+        for j in range(hi - lo):
+            Z[r * n_out + lo + j] = Zt[j * s.B + r]
     for r in range(s.B):
         bias_activation(W + n_out * n_in + lo, 1, hi - lo, s.net.acts[k], <floating>s.net.alpha,
                         Z + r * n_out + lo, H + r * n_out + lo)
