@@ -148,11 +148,10 @@ def column_bounds(net):
 
 def columns(net, rows):
     """True when a batch of ``rows`` rows takes the column split: one block of
-    one partition, COLUMN_ROWS <= rows, and of the products' 6 rows (T - S)
-    operations (forward a_k, dL/dW_k, dL/dh_{k-1}) at least COLUMN_FLOPS in
-    all and COLUMN_SHARE on a split width (a product is split when the
-    columns it is cut along are: a_k along n_{k+1}, dL/dh_{k-1} along n_k,
-    dL/dW_k along either)."""
+    one partition, COLUMN_ROWS <= rows, and of its products' operations
+    (2 rows n_k n_{k+1} each: a_k, dL/dW_k, and dL/dh_{k-1} for k > 0) at
+    least COLUMN_FLOPS in all and COLUMN_SHARE on a split width (a_k is cut
+    along n_{k+1}, dL/dh_{k-1} along n_k, dL/dW_k along either)."""
     if rows < COLUMN_ROWS or rows > block_rows(net) or partitions(net, rows) > 1:
         return False
     split = [n >= 2 * COLUMN_WIDTH for n in net.sizes]
