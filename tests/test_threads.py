@@ -164,6 +164,25 @@ def test_column_split_train_epoch_matches_reference(opt, sizes, batch_size, weig
     epoch_against_reference(sizes, opt, batch_size, weighted)
 
 
+def test_column_split_stops_at_first_non_finite_loss():
+    """A learning rate of 1 diverges on fused column steps (linear units): both
+    stop at the same step, before its update, as the reference."""
+    rng = np.random.default_rng(5)
+    sizes = np.array(COLUMNS, np.int64)
+    acts = np.array([codes.ACT_LINEAR] * 2, np.int64)
+    X = rng.standard_normal((640, sizes[0]))
+    Y = targets(rng, codes.LOSS_SQUARED, 640, sizes[-1], np.float64)
+    params = rng.standard_normal(network(sizes, acts, 0.01, 0).param_at[-1]) * 0.1
+    args = (X, Y, np.empty(0), np.tile(np.arange(640), 3), 64, sizes, acts, codes.LOSS_SQUARED,
+            params, codes.OPT_SGD, hyperparameters(0), np.full(30, 1.0), np.empty(0), 0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        done_ref, (p_ref, *_, losses_ref, _) = epoch_run(ref, *args)
+        done, (p, *_, losses, t) = epoch_run(get_backend("cython"), *args)
+    assert 0 < done == done_ref < 30 and t[0] == done and not np.isfinite(losses[done])
+    assert_close(losses[:done], losses_ref[:done], 1e-8)
+    assert_close(p, p_ref, 1e-8)
+
+
 def epoch_against_reference(sizes, opt, batch_size, weighted):
     """Shuffled rows of 1500 (at most 40 steps of batch_size) in float64 against
     the reference, within 1e-10."""
