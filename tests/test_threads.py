@@ -1,11 +1,14 @@
 """The Cython backend's blocked and threaded path (``_network.pyx``, the
 partitions and blocks of ``layout.py``, the update split between threads)
-against the NumPy reference, and the same bits on one and two threads (for
-the Numba backend too, whose threads are BLAS's).
+and its column split (``_columns.pyx``, ``layout.columns``) against the
+NumPy reference, and the same bits on one and two threads (for the Numba
+backend too, whose threads are BLAS's).
 
 The shapes are chosen so that each branch of the path runs: one block of
 one partition (the unblocked path), several blocks of one partition, two
-partitions of one or several blocks, PARTS_MAX partitions of uneven blocks.
+partitions of one or several blocks, PARTS_MAX partitions of uneven blocks;
+the column split with an unsplit output layer (its dL/dW cut along its
+inputs), a split one, and an unsplit hidden width between split ones.
 Thread counts are set per subprocess (OMP_NUM_THREADS is read when OpenMP
 starts), which then prints the bytes of everything the kernels wrote.
 """
@@ -33,6 +36,11 @@ pytestmark = pytest.mark.skipif("cython" not in available_backends(),
 # below 4845 rows.
 WIDE_INPUT = [200, 64, 10]
 NARROW = [40, 8, 3]
+# Column split at 64 rows: every width split but the output's; every width
+# split; a hidden width of 64 unsplit (below 2 COLUMN_WIDTH).
+COLUMNS = [300, 256, 200, 10]
+SPLIT_OUTPUT = [200, 160, 130]
+MIXED = [300, 256, 64, 10]
 
 
 def plan(sizes, rows):
@@ -57,6 +65,31 @@ def test_partitions_depend_on_rows_only_and_grow_with_them():
     wide = network([784, 1024, 1024, 10], [codes.ACT_RELU] * 2, 0.01, codes.LOSS_SQUARED)
     assert layout.partitions(wide, 256) == 1  # its reduction would stream 1.9M entries
     assert layout.partitions(wide, 512) == 2
+
+
+def test_column_split_takes_small_batches_of_wide_layers():
+    def columns(sizes, rows):
+        net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
+        return layout.columns(net, rows)
+    assert all(columns(sizes, 64) for sizes in (COLUMNS, SPLIT_OUTPUT, MIXED))
+    assert columns([784, 1024, 1024, 10], 128) and columns([784, 128, 10], 64)
+    assert not columns([784, 1024, 1024, 10], 512)    # two row partitions
+    assert not columns([784, 128, 10], 32)            # too few rows
+    assert not columns(WIDE_INPUT, 100) and not columns(NARROW, 100)
+    assert not columns([784, 100, 10], 64)            # its widest layer is not split
+
+
+@pytest.mark.parametrize("sizes", [COLUMNS, SPLIT_OUTPUT, MIXED, [784, 128, 10]])
+def test_column_bounds_cut_each_width_into_aligned_parts(sizes):
+    net = network(sizes, [codes.ACT_RELU] * (len(sizes) - 2), 0.01, codes.LOSS_SQUARED)
+    bounds = layout.column_bounds(net)
+    assert bounds.shape == (len(sizes), layout.COLUMN_PARTS + 1)
+    for n, cut in zip(sizes, bounds):
+        assert cut[0] == 0 and cut[-1] == n and np.all(np.diff(cut) >= 0)
+        if n >= 2 * layout.COLUMN_WIDTH:
+            assert np.all(np.diff(cut) > 0) and np.all(cut[:-1] % layout.COLUMN_ALIGN == 0)
+        else:
+            assert np.all(cut[1:] == n)
 
 
 @pytest.mark.parametrize("sizes", [WIDE_INPUT, NARROW, [784, 128, 10], [4, 32, 16, 4]])
@@ -84,7 +117,8 @@ def case(sizes, act, loss, rows, dtype, weighted, seed=0):
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("sizes,rows", [(WIDE_INPUT, 1), (WIDE_INPUT, 2), (WIDE_INPUT, 33),
                                         (WIDE_INPUT, 256), (WIDE_INPUT, 1500),
-                                        (WIDE_INPUT, 5000), (NARROW, 1000)])
+                                        (WIDE_INPUT, 5000), (NARROW, 1000), (COLUMNS, 64),
+                                        (SPLIT_OUTPUT, 80), (MIXED, 100)])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
     act = codes.ACT_TANH if dtype == np.float32 else codes.ACT_RELU
@@ -117,9 +151,45 @@ def test_train_epoch_matches_reference(opt, batch_size, weighted):
     """Shuffled rows of 1500 of WIDE_INPUT in float64 (at most 40 steps, so
     that rounding does not grow chaotic): every step blocked from B = 256 on,
     partial last batches, SGD's fused path on one-block batches."""
+    epoch_against_reference(WIDE_INPUT, opt, batch_size, weighted)
+
+
+@pytest.mark.parametrize("opt", [codes.OPT_SGD, codes.OPT_ADAM])
+@pytest.mark.parametrize("sizes,batch_size", [(COLUMNS, 100), (COLUMNS, 128), (SPLIT_OUTPUT, 80),
+                                              (MIXED, 64)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_column_split_train_epoch_matches_reference(opt, sizes, batch_size, weighted):
+    """The column split's steps (SGD's fused update on all but the last),
+    also as the partial last batch after blocked steps (COLUMNS at 128: 1500
+    = 11 x 128 + 92) or followed by an unsplit one (80: 18 x 80 + 60)."""
+    epoch_against_reference(sizes, opt, batch_size, weighted)
+
+
+def test_column_split_stops_at_first_non_finite_loss():
+    """A learning rate of 1 diverges on fused column steps (linear units): both
+    stop at the same step, before its update, as the reference."""
+    rng = np.random.default_rng(5)
+    sizes = np.array(COLUMNS, np.int64)
+    acts = np.array([codes.ACT_LINEAR] * 2, np.int64)
+    X = rng.standard_normal((640, sizes[0]))
+    Y = targets(rng, codes.LOSS_SQUARED, 640, sizes[-1], np.float64)
+    params = rng.standard_normal(network(sizes, acts, 0.01, 0).param_at[-1]) * 0.1
+    args = (X, Y, np.empty(0), np.tile(np.arange(640), 3), 64, sizes, acts, codes.LOSS_SQUARED,
+            params, codes.OPT_SGD, hyperparameters(0), np.full(30, 1.0), np.empty(0), 0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        done_ref, (p_ref, *_, losses_ref, _) = epoch_run(ref, *args)
+        done, (p, *_, losses, t) = epoch_run(get_backend("cython"), *args)
+    assert 0 < done == done_ref < 30 and t[0] == done and not np.isfinite(losses[done])
+    assert_close(losses[:done], losses_ref[:done], 1e-8)
+    assert_close(p, p_ref, 1e-8)
+
+
+def epoch_against_reference(sizes, opt, batch_size, weighted):
+    """Shuffled rows of 1500 (at most 40 steps of batch_size) in float64 against
+    the reference, within 1e-10."""
     rng = np.random.default_rng(batch_size)
-    sizes = np.array(WIDE_INPUT, np.int64)
-    acts = np.array([codes.ACT_RELU], np.int64)
+    sizes = np.array(sizes, np.int64)
+    acts = np.array([codes.ACT_RELU] * (len(sizes) - 2), np.int64)
     X = rng.standard_normal((1500, sizes[0]))
     Y = targets(rng, codes.LOSS_SOFTMAX_CE, 1500, sizes[-1], np.float64)
     w = sample_weights(rng, 1500, np.float64, weighted)
@@ -211,7 +281,12 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch in [
         ([200, 64, 10], 1000, 32, np.float32, False, codes.OPT_SGD, 0),
         ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
         ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
-        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0)]:
+        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0),
+        ([300, 256, 200, 10], 1000, 100, np.float32, False, codes.OPT_SGD, 0),
+        ([300, 256, 200, 10], 1000, 80, np.float64, True, codes.OPT_ADAM, 0),
+        ([200, 160, 130], 600, 80, np.float32, True, codes.OPT_ADAM, 0),
+        ([300, 256, 64, 10], 600, 64, np.float64, False, codes.OPT_SGD, 0),
+        ([784, 128, 10], 320, 64, np.float32, False, codes.OPT_SGD, 0)]:
     rng = np.random.default_rng(rows + batch_size)
     net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SOFTMAX_CE)
     X = rng.standard_normal((rows, sizes[0])).astype(dtype)
@@ -235,9 +310,12 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch in [
                              np.empty(layout.work_size(net, rows), dtype))
     logits = cy.forward(X, net, params, np.empty((rows, sizes[-1]), dtype),
                         np.empty(layout.work_size(net, rows), dtype))
+    batch_grads = np.empty_like(params)
+    batch = cy.loss_and_grad(X[:batch_size], Y[:batch_size], w[:batch_size], net, params,
+                             batch_grads, work)
     out += [params.tobytes().hex(), grads.tobytes().hex(), losses.tobytes().hex(),
             state.s1.tobytes().hex(), hp.tobytes().hex(), repr(value), repr(state.t[0]),
-            logits.tobytes().hex()]
+            logits.tobytes().hex(), batch_grads.tobytes().hex(), repr(batch)]
 print("\n".join(out))
 """
 
@@ -254,5 +332,5 @@ def run_on_threads(threads, backend):
 @pytest.mark.parametrize("backend", ["cython", "numba"])
 def test_one_and_two_threads_give_the_same_bits(backend):
     one, two = run_on_threads(1, backend), run_on_threads(2, backend)
-    assert len(one.splitlines()) == 7 * 8
+    assert len(one.splitlines()) == 12 * 10
     assert one == two

@@ -118,6 +118,58 @@ def block_rows(net):
     return min(max(rows, BLOCK_MIN), BLOCK_MAX)
 
 
+# A batch that is one block of one partition is split by columns instead
+# (the Cython backend): each layer's products run as COLUMN_PARTS GEMMs over
+# contiguous ranges of one side's columns, on OpenMP's threads. A width of at
+# least 2 COLUMN_WIDTH columns is split, its bounds multiples of COLUMN_ALIGN
+# (a vector register of float32 entries); a batch takes the split when it has
+# at least COLUMN_ROWS rows, its products at least COLUMN_FLOPS operations and
+# at least COLUMN_SHARE of them run split, so that the threads' share pays for
+# the barriers between layers (a few microseconds each). Measured on 2 cores
+# (OpenBLAS's Haswell kernels), 2 threads, split against OpenBLAS's own
+# threads: 784-1024-1024-10 at B = 128 -5% (Adam), 784-128-10 at B = 64 -2%
+# (SGD) and -7% (Adam), but at B = 32 +17% (SGD) and -5% (Adam): at so few
+# rows each part packing the whole h_{k-1} costs more than OpenBLAS's threads,
+# which share their packed operands.
+COLUMN_PARTS = 2
+COLUMN_ROWS = 64
+COLUMN_WIDTH = 64
+COLUMN_ALIGN = 16
+COLUMN_FLOPS = 4_000_000
+COLUMN_SHARE = 0.9
+
+
+def column_bounds(net):
+    """bounds[i, j], j = 0..COLUMN_PARTS: part j of width n_i (i = 0..L) is its
+    columns bounds[i, j] .. bounds[i, j + 1] - 1; a width narrower than
+    2 COLUMN_WIDTH is one part (the others empty)."""
+    bounds = np.empty((len(net.sizes), COLUMN_PARTS + 1), np.int64)
+    for i, n in enumerate(net.sizes):
+        for j in range(COLUMN_PARTS + 1):
+            cut = j * n // COLUMN_PARTS // COLUMN_ALIGN * COLUMN_ALIGN
+            bounds[i, j] = n if j == COLUMN_PARTS or (j > 0 and n < 2 * COLUMN_WIDTH) else cut
+    return bounds
+
+
+def columns(net, rows):
+    """True when a batch of ``rows`` rows takes the column split: one block of
+    one partition, COLUMN_ROWS <= rows, and of its products' operations
+    (2 rows n_k n_{k+1} each: a_k, dL/dW_k, and dL/dh_{k-1} for k > 0) at
+    least COLUMN_FLOPS in all and COLUMN_SHARE on a split width (a_k is cut
+    along n_{k+1}, dL/dh_{k-1} along n_k, dL/dW_k along either)."""
+    if rows < COLUMN_ROWS or rows > block_rows(net) or partitions(net, rows) > 1:
+        return False
+    split = [n >= 2 * COLUMN_WIDTH for n in net.sizes]
+    total = share = 0
+    for k in range(len(net.sizes) - 1):
+        w = int(net.sizes[k] * net.sizes[k + 1])
+        products = (1, 1, 1 if k > 0 else 0)
+        cut = (split[k + 1], split[k] or split[k + 1], split[k])
+        total += w * sum(products)
+        share += w * sum(p for p, c in zip(products, cut) if c)
+    return 2 * rows * total >= COLUMN_FLOPS and share >= COLUMN_SHARE * total
+
+
 @shared
 def _per_row(net):
     return net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]

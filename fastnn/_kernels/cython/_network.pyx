@@ -17,7 +17,8 @@ update of each chunk of entries follows that chunk's sum while it is in
 cache, in the same parallel region. forward takes the same partitions and
 blocks. BLAS runs on one thread (the backend's registry wraps these entry
 points, ``blas_threads.py``): its own threads would oversubscribe the cores,
-and its results depend on how many it runs.
+and its results depend on how many it runs. Smaller batches of wide enough
+layers (``layout.columns``) are split by columns instead (_columns.pyx).
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
@@ -25,6 +26,7 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from ._blas cimport gemm
+from ._columns cimport column_step
 from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
@@ -34,7 +36,7 @@ from ._optim cimport Coef, Opt, cy_coefficients, cy_optimizer_step, cy_update, s
 from ._stochastic import stochastic_epoch
 
 from ..epoch import n_steps
-from ..layout import PARTS_MAX, block_rows, buffers, partitions
+from ..layout import PARTS_MAX, block_rows, buffers, column_bounds, columns, partitions
 
 
 cdef extern from *:
@@ -348,10 +350,12 @@ cdef void split_optimizer_step(Opt o, floating* params, const floating* grads, P
 class _Plan:
     """How train_epoch and loss_and_grad split a batch of B rows: ``parts``
     partitions (layout.partitions), blocks of ``block`` rows
-    (layout.block_rows); ``blocked`` unless it is one block of one partition."""
+    (layout.block_rows); ``blocked`` unless it is one block of one partition;
+    else split by ``columns`` (layout.columns)."""
     def __init__(self, net, B):
         self.parts, self.block = partitions(net, B), block_rows(net)
         self.blocked = self.parts > 1 or B > self.block
+        self.columns = columns(net, B)
 
 
 cdef void forward_part(const Net* net, const floating* X, Py_ssize_t lo, Py_ssize_t hi,
@@ -397,7 +401,8 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
                   net, const floating[::1] params, floating[::1] grads_out, work):
     """Forward (Algorithm 5), the loss of the logits (weighted by ``sw``; empty:
     unweighted), backward (Algorithm 6); writes dL/dtheta into ``grads_out``
-    (params' layout); returns the loss. Large batches take the blocked path."""
+    (params' layout); returns the loss. Large batches take the blocked path,
+    small ones of wide layers the column split."""
     cdef Net c = net_struct(net)
     cdef Work w = work_struct(net, work, &grads_out[0])
     cdef Py_ssize_t B = X.shape[0]
@@ -406,6 +411,13 @@ def loss_and_grad(const floating[:, ::1] X, const floating[:, ::1] Y, const floa
     plan = _Plan(net, B)
     cdef Py_ssize_t parts = plan.parts, block_size = plan.block
     cdef int threads = max_threads()
+    cdef const int64_t[::1] bounds = column_bounds(net).reshape(-1)
+    cdef bint fused = False
+    if plan.columns:
+        with nogil:
+            value = column_step(&c, &bounds[0], &X[0, 0], &Y[0, 0], weights, B, &params[0],
+                                w.A, w.H, w.D, w.scratch, &grads_out[0], 0, &fused, threads)
+        return value
     if plan.blocked:
         with nogil:
             value = blocked_loss_grad(&c, &X[0, 0], &Y[0, 0], weights, NULL, B,
@@ -431,7 +443,7 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     (block by block on the blocked path). On one-block batches, SGD without
     weight decay fuses its update into the backward pass (sgd_backward_step)
     on every step but the last, so that ``grads`` still ends holding the last
-    gradient, as in the reference; on batches of several partitions, the
+    gradient, as in the reference (the column split fuses it too); on batches of several partitions, the
     update runs in the reduction (blocked_loss_grad). Batch size 1 is
     _stochastic.stochastic_epoch."""
     if batch_size == 1:
@@ -443,7 +455,7 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     cdef Py_ssize_t N = order.shape[0], steps = n_steps(N, batch_size)
     cdef Py_ssize_t n0 = X.shape[1], nL = Y.shape[1], s, Bs, done = steps
     cdef bint plain_sgd = o.code == OPT_SGD and <floating>o.hp[HP_WEIGHT_DECAY] == 0
-    cdef bint fused, blocked, in_reduction
+    cdef bint fused, blocked, cols, in_reduction
     cdef Py_ssize_t parts
     cdef Coef coef
     cdef int64_t t_next
@@ -457,11 +469,14 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
     full, last = _Plan(net, batch_size), _Plan(net, N - (steps - 1) * batch_size)
     cdef Py_ssize_t parts_full = full.parts, parts_last = last.parts, block_size = full.block
     cdef bint blocked_full = full.blocked, blocked_last = last.blocked
+    cdef bint cols_full = full.columns, cols_last = last.columns
+    cdef const int64_t[::1] bounds = column_bounds(net).reshape(-1)
     cdef int threads = max_threads()
     with nogil:
         for s in range(steps):
             rows, Bs = &order[0] + s * batch_size, min(batch_size, N - s * batch_size)
             blocked = blocked_full if s + 1 < steps else blocked_last
+            cols = cols_full if s + 1 < steps else cols_last
             parts = parts_full if s + 1 < steps else parts_last
             in_reduction = blocked and parts > 1 and next_coefficients(
                 o, lrs[s], &betas[s] if betas.shape[0] > 0 else NULL, &coef, &t_next, hp_next)
@@ -474,11 +489,18 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
                 y = batch_block(&Y[0, 0], nL, rows, Bs, <floating*>w.y)
                 if all_weights != NULL:
                     weights = batch_block(all_weights, 1, rows, Bs, <floating*>w.wb)
-                cy_forward(&c, x, Bs, &params[0], &w)
-                value = cy_loss(&c, y, weights, Bs, &w)
+                if cols:
+                    fused = plain_sgd and s + 1 < steps
+                    value = column_step(&c, &bounds[0], x, y, weights, Bs, &params[0], w.A, w.H,
+                                        w.D, w.scratch, &grads[0], <floating>lrs[s], &fused,
+                                        threads)
+                else:
+                    cy_forward(&c, x, Bs, &params[0], &w)
+                    value = cy_loss(&c, y, weights, Bs, &w)
             losses_out[s] = value
-            fused = plain_sgd and not blocked and s + 1 < steps and isfinite(value)
-            if not fused and not blocked:
+            if not cols:
+                fused = plain_sgd and not blocked and s + 1 < steps and isfinite(value)
+            if not fused and not blocked and not cols:
                 cy_backward(&c, x, Bs, &params[0], &w, &grads[0])
             if not isfinite(value):
                 done = s
@@ -491,7 +513,8 @@ def train_epoch(const floating[:, ::1] X, const floating[:, ::1] Y, const floati
             if betas.shape[0] > 0:
                 o.hp[HP_BETA1] = betas[s]
             if fused:
-                sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
+                if not cols:
+                    sgd_backward_step(&c, x, Bs, &params[0], &w, <floating>lrs[s])
                 o.t[0] += 1
             else:
                 split_optimizer_step(o, &params[0], &grads[0], params.shape[0], threads)
