@@ -2,6 +2,11 @@
 
 from ._math cimport floating
 
+cdef void cy_activation_forward(const floating* Z, floating* H, Py_ssize_t n, int act,
+                                floating alpha) noexcept nogil
+cdef void cy_activation_backward(const floating* Z, const floating* H, const floating* dH,
+                                 floating* dZ, Py_ssize_t n, int act,
+                                 floating alpha) noexcept nogil
 cdef void cy_dense_forward(const floating* X, const floating* W, const floating* b,
                            Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out, int act,
                            floating alpha, floating* Z, floating* H) noexcept nogil

@@ -24,6 +24,7 @@ from ._blas cimport gemm
 from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
+from ._narrow cimport is_narrow, narrow_grad
 from ._net cimport Net, backward_layers, block, forward_layers, net_struct, start
 from ._optim cimport Opt, cy_optimizer_step, state_struct
 
@@ -240,6 +241,17 @@ cdef double partition_grad(const Net* net, const floating* X, const floating* Y,
     return acc
 
 
+cdef double rows_grad(const Net* net, const floating* X, const floating* Y, const floating* sw,
+                      const int64_t* rows, Py_ssize_t lo, Py_ssize_t hi, const floating* params,
+                      const Work* w, floating* grads, floating* db, double total,
+                      Py_ssize_t block_size) noexcept nogil:
+    """partition_grad, or for a narrow float32 network _narrow.pyx's fused kernel."""
+    if floating is float:
+        if is_narrow(net):
+            return narrow_grad(net, X, Y, sw, rows, lo, hi, params, grads, total)
+    return partition_grad(net, X, Y, sw, rows, lo, hi, params, w, grads, db, total, block_size)
+
+
 cdef double blocked_loss_grad(const Net* net, const floating* X, const floating* Y,
                               const floating* sw, const int64_t* rows, Py_ssize_t B,
                               const floating* params, const Work* w, floating* grads,
@@ -261,16 +273,16 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
         for i in range(B):
             total += sw[i] if rows == NULL else sw[rows[i]]
     if parts == 1:
-        acc = partition_grad(net, X, Y, sw, rows, 0, B, params, w, grads,
-                             <floating*>w.partial_db, total, block_size)
+        acc = rows_grad(net, X, Y, sw, rows, 0, B, params, w, grads, <floating*>w.partial_db,
+                        total, block_size)
     else:
         with parallel(num_threads=min(threads, parts)):
             for p in prange(parts, schedule="dynamic", chunksize=1):
                 g = grads if p == 0 else partial + (p - 1) * T
-                part_loss[p] = partition_grad(net, X, Y, sw, rows, p * B // parts,
-                                              (p + 1) * B // parts, params, w, g,
-                                              <floating*>w.partial_db + p * w.widest, total,
-                                              block_size)
+                part_loss[p] = rows_grad(net, X, Y, sw, rows, p * B // parts,
+                                         (p + 1) * B // parts, params, w, g,
+                                         <floating*>w.partial_db + p * w.widest, total,
+                                         block_size)
             for c in prange(chunks, schedule="static"):
                 lo, hi = c * REDUCE_CHUNK, min(T, (c + 1) * REDUCE_CHUNK)
                 for q in range(parts - 1):
