@@ -9,7 +9,7 @@
 
 #include "_vmath.h"
 
-#define FN_NARROW_ROWS 64                       /* rows of a block */
+#define FN_NARROW_ROWS 128                      /* rows of a block */
 #define FN_RV (FN_NARROW_ROWS / FN_VL)          /* vectors in a unit's row of a block */
 #define FN_TJ 4                                 /* output units per tile of a product */
 #define FN_TR 2                                 /* vectors per tile of a product */
@@ -67,6 +67,7 @@ static inline void fn_fm_gram(const float* D, const float* In, Py_ssize_t m, Py_
             fn_vec acc[FN_GJ][FN_GI];
             for (int p = 0; p < FN_GJ; p++)
                 for (int q = 0; q < FN_GI; q++) acc[p][q] = G[row[p] * n + col[q]];
+#pragma GCC unroll 1
             for (int c = 0; c < FN_RV; c++) {
                 fn_vec d[FN_GJ], h[FN_GI];
                 for (int p = 0; p < FN_GJ; p++) d[p] = fn_load(D + row[p] * FN_NARROW_ROWS + c * FN_VL);

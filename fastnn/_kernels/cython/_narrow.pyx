@@ -4,7 +4,7 @@ a pass over a whole partition. Each block of FN_NARROW_ROWS rows is stored
 feature-major (_narrow.h) and goes forward through every layer (Algorithm 5,
 a_k = b_k + W_k h_{k-1}, h_k = g(a_k)), through the loss, and backward
 through every layer (Algorithm 6, delta_k = dL/dh_k * g'(a_k), dL/dh_{k-1} =
-W_k^T delta_k) while it is in L1; dW_k = sum_rows delta_k h_{k-1}^T and db_k
+W_k^T delta_k) while it is in cache (L2); dW_k = sum_rows delta_k h_{k-1}^T and db_k
 are accumulated lane by lane into vectors and summed once per partition.
 The blocks are the partition's rows in runs of FN_NARROW_ROWS (the last one
 padded with zero rows, whose delta is 0), so the bits depend on the
