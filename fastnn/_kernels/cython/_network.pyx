@@ -14,6 +14,8 @@ are worked through block by block (forward, loss and backward of a block
 while its activations are in cache, dW and db accumulated), the partitions
 run on OpenMP's threads with single-threaded BLAS, and their gradients are
 added in partition order, so any number of threads gives the same bits.
+A narrow float32 network (every width at most 64) works through a
+partition's rows in _narrow.pyx's fused kernel instead (rows_grad).
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
