@@ -71,7 +71,8 @@ def _extensions():
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=compile_args,
             extra_link_args=link_args,
-            depends=["fastnn/_kernels/cython/_vmath.h"],
+            depends=["fastnn/_kernels/cython/_vmath.h",
+                     *[str(h) for h in [src.with_suffix(".h")] if h.exists()]],  # its own header
         )
         for src in sources
     ]

@@ -132,6 +132,43 @@ def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
     assert_close(g, g_ref, tol)
 
 
+# [4, 32, 16, 4] in float32 takes _narrow.pyx's fused kernel: 4 partitions at
+# 10000 rows, one of a padded last block at 777.
+TINY = [4, 32, 16, 4]
+
+
+@pytest.mark.parametrize("act", [codes.ACT_TANH, codes.ACT_SIGMOID, codes.ACT_RELU])
+@pytest.mark.parametrize("rows", [777, 10000])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_narrow_loss_and_grad_matches_reference(act, rows, weighted):
+    net, params, X, Y, w = case(TINY, act, codes.LOSS_SQUARED, rows, np.float32, weighted)
+    work = np.empty(layout.work_size(net, rows), np.float32)
+    g_ref, g = np.empty_like(params), np.empty_like(params)
+    value_ref = ref.loss_and_grad(X, Y, w, net, params, g_ref, work.copy())
+    value = get_backend("cython").loss_and_grad(X, Y, w, net, params, g, work)
+    assert value == pytest.approx(value_ref, rel=NET_TOL[np.float32])
+    assert_close(g, g_ref, NET_TOL[np.float32])
+
+
+@pytest.mark.parametrize("act", [codes.ACT_TANH, codes.ACT_RELU])
+def test_narrow_train_epoch_on_shuffled_rows_matches_reference(act):
+    """Gathered (shuffled) rows with sample weights, 5 Adam steps of 1000 rows."""
+    rng = np.random.default_rng(act)
+    sizes, acts = np.array(TINY, np.int64), np.array([act, act], np.int64)
+    X = rng.standard_normal((5000, TINY[0])).astype(np.float32)
+    Y = rng.standard_normal((5000, TINY[-1])).astype(np.float32)
+    w = sample_weights(rng, 5000, np.float32, True)
+    params = (rng.standard_normal(network(sizes, acts, 0.01, 0).param_at[-1]) * 0.3).astype(
+        np.float32)
+    args = (X, Y, w, rng.permutation(5000), 1000, sizes, acts, codes.LOSS_SQUARED, params,
+            codes.OPT_ADAM, hyperparameters(0), np.full(5, 1e-2), np.empty(0), 0)
+    done_ref, want = epoch_run(ref, *args)
+    done, got = epoch_run(get_backend("cython"), *args)
+    assert done == done_ref == 5
+    for g, e in zip(got, want):
+        assert_close(g, e, NET_TOL[np.float32])
+
+
 def test_zero_weights_in_a_whole_block_give_zero_share():
     net, params, X, Y, w = case(WIDE_INPUT, codes.ACT_RELU, codes.LOSS_SOFTMAX_CE, 700,
                                 np.float64, True)
@@ -274,21 +311,30 @@ from fastnn._kernels.values import network, optimizer_state
 
 cy = get_backend(sys.argv[1])
 out = []
-for sizes, rows, batch_size, dtype, weighted, opt, torch in [
-        ([200, 64, 10], 5000, 5000, np.float32, False, codes.OPT_ADAM, 0),
-        ([200, 64, 10], 5000, 700, np.float64, True, codes.OPT_ADAM, 0),
-        ([200, 64, 10], 1000, 256, np.float32, True, codes.OPT_SGD, 0),
-        ([200, 64, 10], 1000, 32, np.float32, False, codes.OPT_SGD, 0),
-        ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0),
-        ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1),
-        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0),
-        ([300, 256, 200, 10], 1000, 100, np.float32, False, codes.OPT_SGD, 0),
-        ([300, 256, 200, 10], 1000, 80, np.float64, True, codes.OPT_ADAM, 0),
-        ([200, 160, 130], 600, 80, np.float32, True, codes.OPT_ADAM, 0),
-        ([300, 256, 64, 10], 600, 64, np.float64, False, codes.OPT_SGD, 0),
-        ([784, 128, 10], 320, 64, np.float32, False, codes.OPT_SGD, 0)]:
+TANH, CE = codes.ACT_TANH, codes.LOSS_SOFTMAX_CE
+for sizes, rows, batch_size, dtype, weighted, opt, torch, act, loss in [
+        ([200, 64, 10], 5000, 5000, np.float32, False, codes.OPT_ADAM, 0, TANH, CE),
+        ([200, 64, 10], 5000, 700, np.float64, True, codes.OPT_ADAM, 0, TANH, CE),
+        ([200, 64, 10], 1000, 256, np.float32, True, codes.OPT_SGD, 0, TANH, CE),
+        ([200, 64, 10], 1000, 32, np.float32, False, codes.OPT_SGD, 0, TANH, CE),
+        ([300, 128, 10], 1000, 256, np.float32, False, codes.OPT_ADAM, 0, TANH, CE),
+        ([300, 128, 10], 1000, 1000, np.float64, True, codes.OPT_NADAM, 1, TANH, CE),
+        # narrow float32 networks: _narrow.pyx's fused kernel
+        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0, TANH, CE),
+        ([4, 32, 16, 4], 10000, 10000, np.float32, False, codes.OPT_ADAM, 0, codes.ACT_SIGMOID,
+         codes.LOSS_SQUARED),
+        ([4, 32, 16, 4], 10000, 4000, np.float32, True, codes.OPT_ADAM, 0, codes.ACT_RELU,
+         codes.LOSS_SQUARED),
+        ([4, 32, 16, 4], 5000, 5000, np.float32, False, codes.OPT_ADAM, 0, TANH,
+         codes.LOSS_SQUARED),
+        # column split (_columns.pyx)
+        ([300, 256, 200, 10], 1000, 100, np.float32, False, codes.OPT_SGD, 0, TANH, CE),
+        ([300, 256, 200, 10], 1000, 80, np.float64, True, codes.OPT_ADAM, 0, TANH, CE),
+        ([200, 160, 130], 600, 80, np.float32, True, codes.OPT_ADAM, 0, TANH, CE),
+        ([300, 256, 64, 10], 600, 64, np.float64, False, codes.OPT_SGD, 0, TANH, CE),
+        ([784, 128, 10], 320, 64, np.float32, False, codes.OPT_SGD, 0, TANH, CE)]:
     rng = np.random.default_rng(rows + batch_size)
-    net = network(sizes, [codes.ACT_TANH] * (len(sizes) - 2), 0.01, codes.LOSS_SOFTMAX_CE)
+    net = network(sizes, [act] * (len(sizes) - 2), 0.01, loss)
     X = rng.standard_normal((rows, sizes[0])).astype(dtype)
     Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], rows)]
     w = rng.random(rows).astype(dtype) if weighted else np.empty(0, dtype)
@@ -332,5 +378,5 @@ def run_on_threads(threads, backend):
 @pytest.mark.parametrize("backend", ["cython", "numba"])
 def test_one_and_two_threads_give_the_same_bits(backend):
     one, two = run_on_threads(1, backend), run_on_threads(2, backend)
-    assert len(one.splitlines()) == 12 * 10
+    assert len(one.splitlines()) == 15 * 10
     assert one == two

@@ -2,6 +2,8 @@
 
 from ._math cimport floating
 
+cdef void cy_activation_forward(const floating* Z, floating* H, Py_ssize_t n, int act,
+                                floating alpha) noexcept nogil
 cdef void cy_activation_backward(const floating* Z, const floating* H, const floating* dH,
                                  floating* dZ, Py_ssize_t n, int act,
                                  floating alpha) noexcept nogil

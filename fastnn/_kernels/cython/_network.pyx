@@ -19,6 +19,8 @@ blocks. BLAS runs on one thread (the backend's registry wraps these entry
 points, ``blas_threads.py``): its own threads would oversubscribe the cores,
 and its results depend on how many it runs. Smaller batches of wide enough
 layers (``layout.columns``) are split by columns instead (_columns.pyx).
+A narrow float32 network (every width at most 64) works through a
+partition's rows in _narrow.pyx's fused kernel instead (rows_grad).
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
@@ -30,6 +32,7 @@ from ._columns cimport column_step
 from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
+from ._narrow cimport is_narrow, narrow_grad
 from ._net cimport Net, backward_layers, block, forward_layers, net_struct, start
 from ._optim cimport Coef, Opt, cy_coefficients, cy_optimizer_step, cy_update, state_struct
 
@@ -258,6 +261,17 @@ cdef inline floating* shifted(void* state, Py_ssize_t lo, floating* like) noexce
     return <floating*>state + lo if state != NULL else NULL
 
 
+cdef double rows_grad(const Net* net, const floating* X, const floating* Y, const floating* sw,
+                      const int64_t* rows, Py_ssize_t lo, Py_ssize_t hi, const floating* params,
+                      const Work* w, floating* grads, floating* db, double total,
+                      Py_ssize_t block_size) noexcept nogil:
+    """partition_grad, or for a narrow float32 network _narrow.pyx's fused kernel."""
+    if floating is float:
+        if is_narrow(net):
+            return narrow_grad(net, X, Y, sw, rows, lo, hi, params, grads, total)
+    return partition_grad(net, X, Y, sw, rows, lo, hi, params, w, grads, db, total, block_size)
+
+
 cdef double blocked_loss_grad(const Net* net, const floating* X, const floating* Y,
                               const floating* sw, const int64_t* rows, Py_ssize_t B,
                               floating* params, const Work* w, floating* grads,
@@ -283,16 +297,15 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
         for i in range(B):
             total += sw[i] if rows == NULL else sw[rows[i]]
     if parts == 1:
-        part_loss[0] = partition_grad(net, X, Y, sw, rows, 0, B, params, w, grads,
-                                      <floating*>w.partial_db, total, block_size)
+        part_loss[0] = rows_grad(net, X, Y, sw, rows, 0, B, params, w, grads,
+                                 <floating*>w.partial_db, total, block_size)
         return batch_loss(part_loss, 1, total)
     with parallel(num_threads=min(threads, parts)):
         for p in prange(parts, schedule="dynamic", chunksize=1):
             g = grads if p == 0 else partial + (p - 1) * T
-            part_loss[p] = partition_grad(net, X, Y, sw, rows, p * B // parts,
-                                          (p + 1) * B // parts, params, w, g,
-                                          <floating*>w.partial_db + p * w.widest, total,
-                                          block_size)
+            part_loss[p] = rows_grad(net, X, Y, sw, rows, p * B // parts,
+                                     (p + 1) * B // parts, params, w, g,
+                                     <floating*>w.partial_db + p * w.widest, total, block_size)
         update = coef != NULL and isfinite(batch_loss(part_loss, parts, total))
         for c in prange(chunks, schedule="dynamic", chunksize=1):
             lo, hi = c * REDUCE_CHUNK, min(T, (c + 1) * REDUCE_CHUNK)

@@ -1,0 +1,98 @@
+/* The products of the fused narrow-network kernel (_narrow.pyx) in float32,
+ * on blocks stored feature-major: a block's values of n units are an n x
+ * FN_NARROW_ROWS array, unit-major, so that a vector holds FN_VL rows and
+ * every width (4 as well as 64) fills whole vectors. Register-blocked loops on
+ * _vmath.h's vectors; every sum runs in a fixed order, so results never
+ * depend on the thread count. */
+#ifndef FASTNN_NARROW_H
+#define FASTNN_NARROW_H
+
+#include "_vmath.h"
+
+#define FN_NARROW_ROWS 128                      /* rows of a block */
+#define FN_RV (FN_NARROW_ROWS / FN_VL)          /* vectors in a unit's row of a block */
+#define FN_TJ 4                                 /* output units per tile of a product */
+#define FN_TR 2                                 /* vectors per tile of a product */
+#define FN_GJ 2                                 /* units of D per tile of a gram */
+#define FN_GI 4                                 /* units of In per tile of a gram */
+
+#if defined(__FMA__) && FN_VL == 8
+#define FN_VVMADD(a, b, acc) ((fn_vec)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(acc)))
+#else
+#define FN_VVMADD(a, b, acc) ((acc) + (a) * (b))
+#endif
+
+/* Out_j = b_j + sum_i M_ji In_i (b NULL: no bias) for j < m, i in order:
+ * M is m x n row-major, In n x R and Out m x R feature-major. */
+static inline void fn_fm_product(const float* M, const float* b, Py_ssize_t m, Py_ssize_t n,
+                                 const float* In, float* Out)
+{
+    for (Py_ssize_t j = 0; j < m; j += FN_TJ) {
+        Py_ssize_t row[FN_TJ];
+        for (int q = 0; q < FN_TJ; q++) row[q] = j + q < m ? j + q : j;
+        for (int c = 0; c < FN_RV; c += FN_TR) {
+            fn_vec acc[FN_TJ][FN_TR];
+            for (int q = 0; q < FN_TJ; q++)
+                for (int t = 0; t < FN_TR; t++) {
+                    fn_vec zero = {0};
+                    acc[q][t] = b ? zero + b[row[q]] : zero;
+                }
+            for (Py_ssize_t i = 0; i < n; i++) {
+                fn_vec v[FN_TR];
+                for (int t = 0; t < FN_TR; t++) v[t] = fn_load(In + i * FN_NARROW_ROWS + (c + t) * FN_VL);
+                for (int q = 0; q < FN_TJ; q++) {
+                    float w = M[row[q] * n + i];
+                    for (int t = 0; t < FN_TR; t++) acc[q][t] = FN_VMADD(w, v[t], acc[q][t]);
+                }
+            }
+            for (int q = 0; q < FN_TJ && j + q < m; q++)
+                for (int t = 0; t < FN_TR; t++)
+                    memcpy(Out + (j + q) * FN_NARROW_ROWS + (c + t) * FN_VL, &acc[q][t], sizeof(fn_vec));
+        }
+    }
+}
+
+/* G_ji += D_j In_i and Gb_j += D_j lane by lane (lane l sums the rows r = l
+ * mod FN_VL, in order of r), for D m x R and In n x R feature-major; G is
+ * m x n vectors row-major, Gb m vectors. */
+static inline void fn_fm_gram(const float* D, const float* In, Py_ssize_t m, Py_ssize_t n,
+                              fn_vec* G, fn_vec* Gb)
+{
+    for (Py_ssize_t j = 0; j < m; j += FN_GJ) {
+        Py_ssize_t row[FN_GJ];
+        for (int p = 0; p < FN_GJ; p++) row[p] = j + p < m ? j + p : j;
+        for (Py_ssize_t i = 0; i < n; i += FN_GI) {
+            Py_ssize_t col[FN_GI];
+            for (int q = 0; q < FN_GI; q++) col[q] = i + q < n ? i + q : i;
+            fn_vec acc[FN_GJ][FN_GI];
+            for (int p = 0; p < FN_GJ; p++)
+                for (int q = 0; q < FN_GI; q++) acc[p][q] = G[row[p] * n + col[q]];
+#pragma GCC unroll 1
+            for (int c = 0; c < FN_RV; c++) {
+                fn_vec d[FN_GJ], h[FN_GI];
+                for (int p = 0; p < FN_GJ; p++) d[p] = fn_load(D + row[p] * FN_NARROW_ROWS + c * FN_VL);
+                for (int q = 0; q < FN_GI; q++) h[q] = fn_load(In + col[q] * FN_NARROW_ROWS + c * FN_VL);
+                for (int p = 0; p < FN_GJ; p++)
+                    for (int q = 0; q < FN_GI; q++) acc[p][q] = FN_VVMADD(d[p], h[q], acc[p][q]);
+            }
+            for (int p = 0; p < FN_GJ && j + p < m; p++)
+                for (int q = 0; q < FN_GI && i + q < n; q++) G[row[p] * n + col[q]] = acc[p][q];
+        }
+    }
+    for (Py_ssize_t j = 0; j < m; j++)
+        for (int c = 0; c < FN_RV; c++) Gb[j] += fn_load(D + j * FN_NARROW_ROWS + c * FN_VL);
+}
+
+/* out_t = the sum of G_t's lanes in lane order, for t < n. */
+static inline void fn_lane_sums(const fn_vec* G, Py_ssize_t n, float* out)
+{
+    for (Py_ssize_t t = 0; t < n; t++) {
+        float lanes[FN_VL];
+        memcpy(lanes, &G[t], sizeof(fn_vec));
+        float s = lanes[0];
+        for (int l = 1; l < FN_VL; l++) s += lanes[l];
+        out[t] = s;
+    }
+}
+
+#endif
