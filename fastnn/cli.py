@@ -127,7 +127,7 @@ def build_parser():
                        "see fastnn.bench.workloads)")
     bench.add_argument("--threads", nargs="+", type=int, metavar="N",
                        help="thread counts (default: 1 2 and the core count; --quick: 1)")
-    bench.add_argument("--quick", action="store_true", help="smaller runs, under a minute")
+    bench.add_argument("--quick", action="store_true", help="smaller runs, about a minute")
     bench.add_argument("--contenders", nargs="+", metavar="NAME", help="contenders to time "
                        "(default: all installed), e.g. 'fastnn[cython]' 'PyTorch eager'")
     bench.add_argument("--rounds", type=int, help="interleaved rounds (default: 5; --quick: 3)")
