@@ -74,7 +74,7 @@ def test_column_split_takes_small_batches_of_wide_layers():
     assert all(columns(sizes, 64) for sizes in (COLUMNS, SPLIT_OUTPUT, MIXED))
     assert columns([784, 1024, 1024, 10], 128) and columns([784, 128, 10], 64)
     assert not columns([784, 1024, 1024, 10], 512)    # two row partitions
-    assert not columns([784, 128, 10], 32)            # too few rows
+    assert columns([784, 128, 10], 32) and not columns([784, 128, 10], 16)  # too few rows
     assert not columns(WIDE_INPUT, 100) and not columns(NARROW, 100)
     assert not columns([784, 100, 10], 64)            # its widest layer is not split
 
@@ -332,7 +332,8 @@ for sizes, rows, batch_size, dtype, weighted, opt, torch, act, loss in [
         ([300, 256, 200, 10], 1000, 80, np.float64, True, codes.OPT_ADAM, 0, TANH, CE),
         ([200, 160, 130], 600, 80, np.float32, True, codes.OPT_ADAM, 0, TANH, CE),
         ([300, 256, 64, 10], 600, 64, np.float64, False, codes.OPT_SGD, 0, TANH, CE),
-        ([784, 128, 10], 320, 64, np.float32, False, codes.OPT_SGD, 0, TANH, CE)]:
+        ([784, 128, 10], 320, 64, np.float32, False, codes.OPT_SGD, 0, TANH, CE),
+        ([784, 128, 10], 320, 32, np.float32, True, codes.OPT_ADAM, 0, TANH, CE)]:
     rng = np.random.default_rng(rows + batch_size)
     net = network(sizes, [act] * (len(sizes) - 2), 0.01, loss)
     X = rng.standard_normal((rows, sizes[0])).astype(dtype)
@@ -378,5 +379,5 @@ def run_on_threads(threads, backend):
 @pytest.mark.parametrize("backend", ["cython", "numba"])
 def test_one_and_two_threads_give_the_same_bits(backend):
     one, two = run_on_threads(1, backend), run_on_threads(2, backend)
-    assert len(one.splitlines()) == 15 * 10
+    assert len(one.splitlines()) == 16 * 10
     assert one == two

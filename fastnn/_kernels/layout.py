@@ -128,11 +128,12 @@ def block_rows(net):
 # the barriers between layers (a few microseconds each). Measured on 2 cores
 # (OpenBLAS's Haswell kernels), 2 threads, split against OpenBLAS's own
 # threads: 784-1024-1024-10 at B = 128 -5% (Adam), 784-128-10 at B = 64 -2%
-# (SGD) and -7% (Adam), but at B = 32 +17% (SGD) and -5% (Adam): at so few
-# rows each part packing the whole h_{k-1} costs more than OpenBLAS's threads,
-# which share their packed operands.
+# (SGD) and -7% (Adam), at B = 32 +17% (SGD) and -5% (Adam). OpenBLAS now
+# always runs on one thread (blas_threads.py: its results depend on its thread
+# count), and against that at B = 32 the split takes 784-128-10 from 2.2x to
+# 0.96x JAX's lax.scan (SGD) and 1.33x to 0.85x (Adam).
 COLUMN_PARTS = 2
-COLUMN_ROWS = 64
+COLUMN_ROWS = 32
 COLUMN_WIDTH = 64
 COLUMN_ALIGN = 16
 COLUMN_FLOPS = 4_000_000
