@@ -98,10 +98,18 @@ def test_capacity_inverts_work_size(sizes):
     for rows in [0, 1, 2, 31, 32, 33, 255, 256, 4095, 4096, 4097, 10000, 60000]:
         work = np.empty(layout.work_size(net, rows))
         assert layout.capacity(net, work) == rows
-        grads, db = layout.partials(net, work)
+        grads, db, narrow = layout.partials(net, work)
         parts = layout.partitions(net, rows)
-        assert grads.size == (parts - 1) * net.param_at[-1] and db.size == parts * sizes[1:][
-            int(np.argmax(sizes[1:]))]
+        assert grads.size == (parts - 1) * net.param_at[-1] and db.size == parts * max(sizes[1:])
+        assert narrow.size == parts * layout.narrow_size(net)
+        assert (layout.narrow_size(net) > 0) == (max(sizes) <= layout.NARROW_WIDTH)
+
+
+def test_narrow_scratch_fits_the_kernel():
+    """layout.narrow_size's vectors hold as many lanes and its blocks as many
+    rows as the compiled narrow kernel's."""
+    _narrow = pytest.importorskip("fastnn._kernels.cython._narrow")
+    assert _narrow.ROWS == layout.NARROW_ROWS and _narrow.LANES <= layout.NARROW_LANES
 
 
 def case(sizes, act, loss, rows, dtype, weighted, seed=0):

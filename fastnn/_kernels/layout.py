@@ -15,7 +15,7 @@ Work buffer for batches of up to R rows (R = :func:`capacity`), seven regions
 :func:`buffers`)::
 
     X batch (R n_0) | Y batch (R n_L) | w batch (R) | A (R S) | H (R S) | D (R S) | scratch (M)
-    | partial gradients ((P - 1) T) | partial db (P M)
+    | partial gradients ((P - 1) T) | partial db (P M) | narrow scratch (P N)
 
 (w batch: the batch's sample weights, used only by weighted training)
 with S = n_1 + ... + n_L (``unit_at[L]``) and M = max(n_1, ..., n_L). In a
@@ -30,7 +30,8 @@ cache); partition p >= 1 accumulates its gradient into its own T-entry buffer
 (T = ``param_at[L]``), p = 0 into the gradient itself, and each has an
 M-entry scratch. P depends only on the batch's rows and the shapes, never
 on the number of threads, so the sums and their order are the same on any
-number of cores.
+number of cores. A narrow network's partition works in its own N-entry
+scratch instead (N = :func:`narrow_size`, 0 for other networks).
 """
 import numpy as np
 
@@ -171,6 +172,30 @@ def columns(net, rows):
     return 2 * rows * total >= COLUMN_FLOPS and share >= COLUMN_SHARE * total
 
 
+# A network whose widths n_0..n_L are all at most NARROW_WIDTH is narrow: in
+# float32 the Cython backend works through a partition's rows in blocks of
+# NARROW_ROWS rows stored feature-major (_narrow.pyx), in a scratch per
+# partition holding the gradient lane by lane (T vectors of at most
+# NARROW_LANES floats, AVX-512's 16), W^T (T), and a block's x, a_k, h_k, two
+# dL/dh_k and the loss's rows (NARROW_ROWS (n_0 + 2 S + 2 M + 3 n_L + 1)),
+# plus NARROW_ALIGN entries to start its vectors on a 64-byte boundary.
+NARROW_WIDTH = 64
+NARROW_ROWS = 128
+NARROW_LANES = 16
+NARROW_ALIGN = 16
+
+
+@shared
+def narrow_size(net):
+    """N, the entries of a narrow network's scratch per partition (0 when a
+    width exceeds NARROW_WIDTH)."""
+    if net.sizes.max() > NARROW_WIDTH:
+        return 0
+    T, S, n_0, n_L = net.param_at[-1], net.unit_at[-1], net.sizes[0], net.sizes[-1]
+    rows = NARROW_ROWS * (n_0 + 2 * S + 2 * widest(net) + 3 * n_L + 1)
+    return T * (NARROW_LANES + 1) + rows + NARROW_ALIGN
+
+
 @shared
 def _per_row(net):
     return net.sizes[0] + net.sizes[-1] + 1 + 3 * net.unit_at[-1]
@@ -178,7 +203,7 @@ def _per_row(net):
 
 @shared
 def _partials_size(net, parts, M):
-    return (parts - 1) * net.param_at[-1] + parts * M
+    return (parts - 1) * net.param_at[-1] + parts * (M + narrow_size(net))
 
 
 @shared
@@ -202,19 +227,21 @@ def capacity(net, work):
 
 @shared
 def buffers(net, work):
-    """regions(net, work) + partials(net, work), the nine views from one
+    """regions(net, work) + partials(net, work), the ten views from one
     computation of R = capacity(net, work) (a kernel call needs them all)."""
     R, M, S, T = capacity(net, work), widest(net), net.unit_at[-1], net.param_at[-1]
+    P = partitions(net, R)
     x_end = R * net.sizes[0]
     y_end = x_end + R * net.sizes[-1]
     w_end = y_end + R
     a_end = w_end + R * S
     h_end = a_end + R * S
     d_end = h_end + R * S
-    g_end = d_end + M + (partitions(net, R) - 1) * T
+    g_end = d_end + M + (P - 1) * T
+    db_end = g_end + P * M
     return (work[:x_end], work[x_end:y_end], work[y_end:w_end], work[w_end:a_end],
             work[a_end:h_end], work[h_end:d_end], work[d_end:d_end + M],
-            work[d_end + M:g_end], work[g_end:g_end + partitions(net, R) * M])
+            work[d_end + M:g_end], work[g_end:db_end], work[db_end:db_end + P * narrow_size(net)])
 
 
 @shared
@@ -226,12 +253,13 @@ def regions(net, work):
 
 @shared
 def partials(net, work):
-    """(partial gradients, partial db): the partitions' buffers after the
-    regions, (P - 1) T and P M entries for the P = partitions(net, R) of
-    R = capacity(net, work); partition p >= 1's gradient starts at (p - 1) T,
-    every partition's db scratch at p M."""
+    """(partial gradients, partial db, narrow scratch): the partitions' buffers
+    after the regions, (P - 1) T, P M and P N entries for the P =
+    partitions(net, R) of R = capacity(net, work); partition p >= 1's
+    gradient starts at (p - 1) T, every partition's db scratch at p M and its
+    narrow scratch at p N (N = narrow_size(net))."""
     b = buffers(net, work)
-    return b[7], b[8]
+    return b[7], b[8], b[9]
 
 
 @shared

@@ -9,7 +9,10 @@
 
 #include "_vmath.h"
 
-#define FN_NARROW_ROWS 128                      /* rows of a block */
+#define FN_NARROW_ROWS 128                      /* rows of a block: layout.NARROW_ROWS */
+#if FN_VL > 16
+#error "layout.narrow_size holds vectors of at most NARROW_LANES = 16 floats"
+#endif
 #define FN_RV (FN_NARROW_ROWS / FN_VL)          /* vectors in a unit's row of a block */
 #define FN_TJ 4                                 /* output units per tile of a product */
 #define FN_TR 2                                 /* vectors per tile of a product */

@@ -1,5 +1,5 @@
 """The fused kernel for narrow float32 networks (every width n_0..n_L at most
-FN_SMALL_WIDTH): the gradient of a partition's rows without BLAS and without
+layout.NARROW_WIDTH): the gradient of a partition's rows without BLAS and without
 a pass over a whole partition. Each block of FN_NARROW_ROWS rows is stored
 feature-major (_narrow.h) and goes forward through every layer (Algorithm 5,
 a_k = b_k + W_k h_{k-1}, h_k = g(a_k)), through the loss, and backward
@@ -9,14 +9,11 @@ are accumulated lane by lane into vectors and summed once per partition.
 The blocks are the partition's rows in runs of FN_NARROW_ROWS (the last one
 padded with zero rows, whose delta is 0), so the bits depend on the
 partition alone, never on the thread count."""
-from libc.math cimport NAN
-from libc.stdint cimport int64_t
-from libc.stdlib cimport free
+from libc.stdint cimport int64_t, uintptr_t
 from libc.string cimport memcpy, memset
 
 from ._layers cimport cy_activation_backward, cy_activation_forward, cy_loss_grad
 from ._net cimport Net
-from ._vmath cimport FN_SMALL_WIDTH
 
 
 cdef extern from "_narrow.h" nogil:
@@ -31,21 +28,10 @@ cdef extern from "_narrow.h" nogil:
     void fn_lane_sums(const fn_vec* G, Py_ssize_t n, float* out)
 
 
-cdef extern from "<stdlib.h>" nogil:
-    void* aligned_alloc(size_t alignment, size_t size)
-
-
 cdef enum:
     R = FN_NARROW_ROWS
 
-
-cdef bint is_narrow(const Net* net) noexcept nogil:
-    """True when every width n_0..n_L is at most FN_SMALL_WIDTH."""
-    cdef Py_ssize_t k
-    for k in range(net.n_layers + 1):
-        if net.sizes[k] > FN_SMALL_WIDTH:
-            return False
-    return True
+ROWS, LANES = FN_NARROW_ROWS, FN_VL    # layout.NARROW_ROWS, at most layout.NARROW_LANES
 
 
 cdef struct Blocks:           # one partition's scratch, feature-major blocks of R rows
@@ -54,30 +40,19 @@ cdef struct Blocks:           # one partition's scratch, feature-major blocks of
     float* x                  # the block's inputs, n_0 x R
     float* A                  # a_k at R unit_at[k], S x R
     float* H                  # h_k likewise
-    float* D                  # two M x R buffers: dL/dh_k, then dL/dh_{k-1}
+    float* D                  # dL/dh_k, M x R
+    float* d_next             # then dL/dh_{k-1}, M x R
     float* rows_a             # the block's logits, rows x n_L (the loss's layout)
     float* rows_d             # and dL/da_L
     float* rows_y             # gathered targets and sample weights
     float* rows_w
 
 
-cdef Py_ssize_t widest(const Net* net) noexcept nogil:
-    """M = max(n_1, ..., n_L)."""
-    cdef Py_ssize_t k, M = 0
-    for k in range(1, net.n_layers + 1):
-        M = max(M, net.sizes[k])
-    return M
-
-
-cdef size_t blocks_size(const Net* net) noexcept nogil:
-    """Bytes of a Blocks (its vectors first, so that they are aligned)."""
-    cdef Py_ssize_t L = net.n_layers, T = net.param_at[L], S = net.unit_at[L], M = widest(net)
-    return (T * FN_VL + T + R * (net.sizes[0] + 2 * S + 2 * M + 3 * net.sizes[L] + 1)) * 4
-
-
-cdef Blocks blocks_of(const Net* net, float* at) noexcept nogil:
-    """The regions of a scratch of blocks_size bytes starting at ``at``."""
-    cdef Py_ssize_t L = net.n_layers, T = net.param_at[L], S = net.unit_at[L], M = widest(net)
+cdef Blocks blocks_of(const Net* net, Py_ssize_t M, float* scratch) noexcept nogil:
+    """The regions of a partition's narrow scratch (layout.narrow_size entries),
+    its vectors from the first 64-byte boundary on; M = max(n_1, ..., n_L)."""
+    cdef Py_ssize_t L = net.n_layers, T = net.param_at[L], S = net.unit_at[L]
+    cdef float* at = <float*>((<uintptr_t>scratch + 63) & ~(<uintptr_t>63))
     cdef Blocks b
     b.G = <fn_vec*>at
     b.Wt = at + T * FN_VL
@@ -85,7 +60,8 @@ cdef Blocks blocks_of(const Net* net, float* at) noexcept nogil:
     b.A = b.x + R * net.sizes[0]
     b.H = b.A + R * S
     b.D = b.H + R * S
-    b.rows_a = b.D + 2 * R * M
+    b.d_next = b.D + R * M
+    b.rows_a = b.d_next + R * M
     b.rows_d = b.rows_a + R * net.sizes[L]
     b.rows_y = b.rows_d + R * net.sizes[L]
     b.rows_w = b.rows_y + R * net.sizes[L]
@@ -174,7 +150,7 @@ cdef void backward(const Net* net, Blocks* b) noexcept nogil:
     delta_k into D's other buffer, for k = L-1..0."""
     cdef Py_ssize_t k, n_in, n_out
     cdef float* d = b.D
-    cdef float* d_next = b.D + R * widest(net)
+    cdef float* d_next = b.d_next
     cdef const float* h
     for k in range(net.n_layers - 1, -1, -1):
         n_in, n_out = net.sizes[k], net.sizes[k + 1]
@@ -189,16 +165,12 @@ cdef void backward(const Net* net, Blocks* b) noexcept nogil:
 
 cdef double narrow_grad(const Net* net, const float* X, const float* Y, const float* sw,
                         const int64_t* rows, Py_ssize_t lo, Py_ssize_t hi, const float* params,
-                        float* grads, double total) noexcept nogil:
+                        float* grads, double total, float* scratch, Py_ssize_t M) noexcept nogil:
     """The gradient of rows lo..hi-1 of a batch (rows[lo:hi] of X, Y, sw; X[lo:hi]
     when rows is NULL), dL/da_L normalised by the batch's total weight, written
-    into grads; returns their sum_i w_i L_i (NaN when the scratch cannot be
-    allocated)."""
-    cdef size_t size = blocks_size(net)
-    cdef float* scratch = <float*>aligned_alloc(64, (size + 63) // 64 * 64)
-    if scratch == NULL:
-        return NAN
-    cdef Blocks b = blocks_of(net, scratch)
+    into grads, working in the partition's narrow scratch (M = max(n_1, ...,
+    n_L)); returns their sum_i w_i L_i."""
+    cdef Blocks b = blocks_of(net, M, scratch)
     cdef Py_ssize_t j, first, n, T = net.param_at[net.n_layers]
     cdef double acc = 0
     memset(b.G, 0, T * sizeof(fn_vec))
@@ -211,5 +183,4 @@ cdef double narrow_grad(const Net* net, const float* X, const float* Y, const fl
         acc += loss(net, Y, sw, rows, first, n, total, &b)
         backward(net, &b)
     fn_lane_sums(b.G, T, grads)
-    free(scratch)
     return acc

@@ -19,8 +19,9 @@ blocks. BLAS runs on one thread (the backend's registry wraps these entry
 points, ``blas_threads.py``): its own threads would oversubscribe the cores,
 and its results depend on how many it runs. Smaller batches of wide enough
 layers (``layout.columns``) are split by columns instead (_columns.pyx).
-A narrow float32 network (every width at most 64) works through a
-partition's rows in _narrow.pyx's fused kernel instead (rows_grad).
+A narrow float32 network (every width at most layout.NARROW_WIDTH) works
+through a partition's rows in _narrow.pyx's fused kernel instead (rows_grad),
+in the partition's narrow scratch.
 """
 from cython.parallel cimport parallel, prange
 from libc.math cimport isfinite
@@ -32,14 +33,15 @@ from ._columns cimport column_step
 from ._codes cimport HP_BETA1, HP_LR, HP_SIZE, HP_WEIGHT_DECAY, OPT_SGD
 from ._layers cimport cy_input_grad, cy_layer_delta, cy_loss_grad
 from ._math cimport floating
-from ._narrow cimport is_narrow, narrow_grad
+from ._narrow cimport narrow_grad
 from ._net cimport Net, backward_layers, block, forward_layers, net_struct, start
 from ._optim cimport Coef, Opt, cy_coefficients, cy_optimizer_step, cy_update, state_struct
 
 from ._stochastic import stochastic_epoch
 
 from ..epoch import n_steps
-from ..layout import PARTS_MAX, block_rows, buffers, column_bounds, columns, partitions
+from ..layout import (PARTS_MAX, block_rows, buffers, column_bounds, columns, narrow_size,
+                      partitions)
 
 
 cdef extern from *:
@@ -64,19 +66,22 @@ cdef struct Work:             # layout.buffers, as floating* in the buffer's dty
     void* scratch
     void* partial_grads       # layout.partials: partitions 1..P-1's gradients
     void* partial_db          # and every partition's db scratch
+    void* narrow              # and narrow scratch
     Py_ssize_t n_params       # T = param_at[L]
     Py_ssize_t widest         # M
+    Py_ssize_t narrow_size    # N, 0 unless the network is narrow
 
 
 cdef Work work_struct(net, work, floating* like):
     """Pointers to the regions of the work buffer (layout.buffers)."""
-    cdef floating[::1] x, y, wb, A, H, D, scratch, partial_grads, partial_db
-    x, y, wb, A, H, D, scratch, partial_grads, partial_db = buffers(net, work)
+    cdef floating[::1] x, y, wb, A, H, D, scratch, partial_grads, partial_db, narrow
+    x, y, wb, A, H, D, scratch, partial_grads, partial_db, narrow = buffers(net, work)
     cdef Work c
     c.x, c.y, c.wb, c.A, c.H, c.D, c.scratch = (start(x), start(y), start(wb), start(A),
                                                 start(H), start(D), start(scratch))
-    c.partial_grads, c.partial_db = start(partial_grads), start(partial_db)
+    c.partial_grads, c.partial_db, c.narrow = start(partial_grads), start(partial_db), start(narrow)
     c.n_params, c.widest = net.param_at[len(net.sizes) - 1], scratch.shape[0]
+    c.narrow_size = narrow_size(net)
     return c
 
 
@@ -263,12 +268,14 @@ cdef inline floating* shifted(void* state, Py_ssize_t lo, floating* like) noexce
 
 cdef double rows_grad(const Net* net, const floating* X, const floating* Y, const floating* sw,
                       const int64_t* rows, Py_ssize_t lo, Py_ssize_t hi, const floating* params,
-                      const Work* w, floating* grads, floating* db, double total,
-                      Py_ssize_t block_size) noexcept nogil:
-    """partition_grad, or for a narrow float32 network _narrow.pyx's fused kernel."""
+                      const Work* w, floating* grads, floating* db, floating* narrow,
+                      double total, Py_ssize_t block_size) noexcept nogil:
+    """partition_grad, or for a narrow float32 network _narrow.pyx's fused kernel
+    in the partition's narrow scratch."""
     if floating is float:
-        if is_narrow(net):
-            return narrow_grad(net, X, Y, sw, rows, lo, hi, params, grads, total)
+        if w.narrow_size > 0:
+            return narrow_grad(net, X, Y, sw, rows, lo, hi, params, grads, total, narrow,
+                               w.widest)
     return partition_grad(net, X, Y, sw, rows, lo, hi, params, w, grads, db, total, block_size)
 
 
@@ -298,14 +305,15 @@ cdef double blocked_loss_grad(const Net* net, const floating* X, const floating*
             total += sw[i] if rows == NULL else sw[rows[i]]
     if parts == 1:
         part_loss[0] = rows_grad(net, X, Y, sw, rows, 0, B, params, w, grads,
-                                 <floating*>w.partial_db, total, block_size)
+                                 <floating*>w.partial_db, <floating*>w.narrow, total, block_size)
         return batch_loss(part_loss, 1, total)
     with parallel(num_threads=min(threads, parts)):
         for p in prange(parts, schedule="dynamic", chunksize=1):
             g = grads if p == 0 else partial + (p - 1) * T
             part_loss[p] = rows_grad(net, X, Y, sw, rows, p * B // parts,
                                      (p + 1) * B // parts, params, w, g,
-                                     <floating*>w.partial_db + p * w.widest, total, block_size)
+                                     <floating*>w.partial_db + p * w.widest,
+                                     <floating*>w.narrow + p * w.narrow_size, total, block_size)
         update = coef != NULL and isfinite(batch_loss(part_loss, parts, total))
         for c in prange(chunks, schedule="dynamic", chunksize=1):
             lo, hi = c * REDUCE_CHUNK, min(T, (c + 1) * REDUCE_CHUNK)
