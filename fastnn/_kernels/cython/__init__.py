@@ -6,12 +6,13 @@ codes are C constants of ``_codes.pxd``, which setup.py generates from
 import os
 
 # libgomp reads GOMP_SPINCOUNT once, when the first extension below loads it:
-# its threads then wait at a barrier by spinning about 1000 times before
-# sleeping, not 300000 (libgomp's default). The default spin steals the core from
-# a thread that shares it with another process: fit's 2-thread runs of
-# 4-32-16-4 then took 3-6x as long as with 1000, with no loss measured on a
-# less loaded machine. A value set by the user is kept.
-os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+# a thread waiting at a barrier spins that many times before it sleeps. A
+# thread that sleeps at every barrier pays a wake-up each time: with 1000 spins,
+# 2-thread fit of 784-128-10 at B = 32 took 37-42 ms with an idle JAX process on
+# the machine and 12.5 ms with 100000 (2-core Zen 5). libgomp's default,
+# 300000, spins longest when another process holds a core. A value set by the
+# user is kept.
+os.environ.setdefault("GOMP_SPINCOUNT", "100000")
 
 from .. import KERNELS
 from ..epoch import n_steps

@@ -19,7 +19,9 @@
 #define FN_GJ 2                                 /* units of D per tile of a gram */
 #define FN_GI 4                                 /* units of In per tile of a gram */
 
-#if defined(__FMA__) && FN_VL == 8
+#if defined(__FMA__) && FN_VL == 16
+#define FN_VVMADD(a, b, acc) ((fn_vec)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(acc)))
+#elif defined(__FMA__) && FN_VL == 8
 #define FN_VVMADD(a, b, acc) ((fn_vec)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(acc)))
 #else
 #define FN_VVMADD(a, b, acc) ((acc) + (a) * (b))

@@ -78,13 +78,15 @@ static inline float fn_sigmoidf(float x)
 }
 
 /* Small dense products in float32, for layers whose widths are at most
- * FN_SMALL_WIDTH: register-blocked loops on GCC's vector extensions (AVX: 8
- * floats a vector, else SSE's 4), no BLAS call. Every sum runs in the order
+ * FN_SMALL_WIDTH: register-blocked loops on GCC's vector extensions (AVX-512: 16
+ * floats a vector, AVX: 8, else SSE's 4), no BLAS call. Every sum runs in the order
  * of its index, so results never depend on the thread count. */
 #define FN_SMALL_WIDTH 64
 #define FN_CHUNK 16         /* columns per pass: FN_NV vectors of FN_VL floats */
 #if !defined(__GNUC__)
 #define FN_VL 1             /* no vector extensions (MSVC): plain floats */
+#elif defined(__AVX512F__)
+#define FN_VL 16
 #elif defined(__AVX__)
 #define FN_VL 8
 #else
@@ -99,7 +101,10 @@ typedef float fn_vec;
 typedef float fn_vec __attribute__((vector_size(FN_VL * 4)));
 #endif
 /* acc + u v for a float u and vectors v, acc: one FMA where the machine has it */
-#if defined(__FMA__) && FN_VL == 8
+#if defined(__FMA__) && FN_VL == 16
+#include <immintrin.h>
+#define FN_VMADD(u, v, acc) ((fn_vec)_mm512_fmadd_ps(_mm512_set1_ps(u), (__m512)(v), (__m512)(acc)))
+#elif defined(__FMA__) && FN_VL == 8
 #include <immintrin.h>
 #define FN_VMADD(u, v, acc) ((fn_vec)_mm256_fmadd_ps(_mm256_set1_ps(u), (__m256)(v), (__m256)(acc)))
 #else
