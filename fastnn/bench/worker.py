@@ -13,7 +13,8 @@ Requests:
   untimed run from the initial weights (warm-up: imports, compiles, caches)
   and save the final weights of the case's checked run (that run, or its
   first steps: ``Case.checked``) to ``path`` (.npy) for the cross-check;
-- ``{"op": "time"}``: reset, then one timed run (:func:`timing.timed`), and
+- ``{"op": "time"}``: reset and one untimed run, then reset and one timed run
+  (:func:`timing.timed`), and
   how far its final weights are from the checked run's (``repeat_error``);
 - ``{"op": "race"}``: reset, then timed epochs until the test accuracy
   reaches the case's target (the evaluations are not timed; the first
@@ -72,8 +73,13 @@ class Session:
         return disagreement(flat(self.job.weights()), self.checked, self.w0)
 
     def time(self):
-        self.job.reset()
+        """One timed run right after an untimed one of the same job (no sleep
+        between): a run of a few milliseconds that starts on cores left idle
+        takes up to 3x as long on a 2-core VM, by the run, as the cores wake."""
         timing.settle()
+        self.job.reset()
+        self.job.run()
+        self.job.reset()
         return {**timing.timed(self.job.run), "repeat_error": self.repeat_error()}
 
     def race(self):
@@ -83,8 +89,8 @@ class Session:
         self.job.reset()
         spent, other, disturbed, reached, repeat = 0.0, 0.0, False, None, None
         curve = [[0.0, self.accuracy()]]
+        timing.settle()
         for _ in range(self.case.epochs):
-            timing.settle()
             epoch = timing.timed(self.job.run)
             spent += epoch["seconds"]
             other += epoch["other_cpu_s"] or 0.0
