@@ -141,15 +141,17 @@ def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
 
 
 # [4, 32, 16, 4] in float32 takes _narrow.pyx's fused kernel: 4 partitions at
-# 10000 rows, one of a padded last block at 777.
+# 10000 rows, one of a padded last block at 777. The odd widths of ODD fill
+# no whole tile of its products (4 or 8 units) or grams (2 x 4 units).
 TINY = [4, 32, 16, 4]
+ODD = [9, 63, 17, 5, 3]
 
 
 @pytest.mark.parametrize("act", [codes.ACT_TANH, codes.ACT_SIGMOID, codes.ACT_RELU])
-@pytest.mark.parametrize("rows", [777, 10000])
+@pytest.mark.parametrize("sizes,rows", [(TINY, 777), (TINY, 10000), (ODD, 3001)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_narrow_loss_and_grad_matches_reference(act, rows, weighted):
-    net, params, X, Y, w = case(TINY, act, codes.LOSS_SQUARED, rows, np.float32, weighted)
+def test_narrow_loss_and_grad_matches_reference(act, sizes, rows, weighted):
+    net, params, X, Y, w = case(sizes, act, codes.LOSS_SQUARED, rows, np.float32, weighted)
     work = np.empty(layout.work_size(net, rows), np.float32)
     g_ref, g = np.empty_like(params), np.empty_like(params)
     value_ref = ref.loss_and_grad(X, Y, w, net, params, g_ref, work.copy())

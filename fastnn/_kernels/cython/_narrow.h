@@ -14,7 +14,11 @@
 #error "layout.narrow_size holds vectors of at most NARROW_LANES = 16 floats"
 #endif
 #define FN_RV (FN_NARROW_ROWS / FN_VL)          /* vectors in a unit's row of a block */
-#define FN_TJ 4                                 /* output units per tile of a product */
+#if FN_VL == 16                                 /* 32 vector registers */
+#define FN_TJ 8                                 /* output units per tile of a product */
+#else
+#define FN_TJ 4
+#endif
 #define FN_TR 2                                 /* vectors per tile of a product */
 #define FN_GJ 2                                 /* units of D per tile of a gram */
 #define FN_GI 4                                 /* units of In per tile of a gram */
@@ -27,34 +31,73 @@
 #define FN_VVMADD(a, b, acc) ((acc) + (a) * (b))
 #endif
 
+/* The tiles below take their units' offsets from the tile's first unit: the
+ * constants 0, 1, ... in a full tile (addresses are one pointer plus fixed
+ * displacements, which keeps the loops' pointers in registers), clamped to 0
+ * past the matrix's edge in the last tile (computed again, not stored). */
+#define FN_TILE static inline __attribute__((always_inline))
+
+/* Units j..j+FN_TJ-1 and vectors c..c+FN_TR-1 of fn_fm_product. */
+FN_TILE void fn_product_tile(const float* Mt, const float* b, Py_ssize_t m, Py_ssize_t n,
+                             const float* In, float* Out, Py_ssize_t j, int c, int full)
+{
+    int u[FN_TJ];
+    for (int q = 0; q < FN_TJ; q++) u[q] = full || j + q < m ? q : 0;
+    fn_vec acc[FN_TJ][FN_TR];
+    for (int q = 0; q < FN_TJ; q++)
+        for (int t = 0; t < FN_TR; t++) {
+            fn_vec zero = {0};
+            acc[q][t] = b ? zero + b[j + u[q]] : zero;
+        }
+    const float* w = Mt + j;
+    const float* x = In + c * FN_VL;
+    for (Py_ssize_t i = 0; i < n; i++, w += m, x += FN_NARROW_ROWS) {
+        fn_vec v[FN_TR];
+        for (int t = 0; t < FN_TR; t++) v[t] = fn_load(x + t * FN_VL);
+        for (int q = 0; q < FN_TJ; q++)
+            for (int t = 0; t < FN_TR; t++) acc[q][t] = FN_VMADD(w[u[q]], v[t], acc[q][t]);
+    }
+    for (int q = 0; q < FN_TJ && (full || j + q < m); q++)
+        for (int t = 0; t < FN_TR; t++)
+            memcpy(Out + (j + q) * FN_NARROW_ROWS + (c + t) * FN_VL, &acc[q][t], sizeof(fn_vec));
+}
+
 /* Out_j = b_j + sum_i M_ji In_i (b NULL: no bias) for j < m, i in order:
- * M is m x n row-major, In n x R and Out m x R feature-major. */
-static inline void fn_fm_product(const float* M, const float* b, Py_ssize_t m, Py_ssize_t n,
+ * M is m x n, given as Mt = M^T (n x m row-major, M_ji = Mt[i m + j]); In
+ * n x R and Out m x R feature-major. */
+static inline void fn_fm_product(const float* Mt, const float* b, Py_ssize_t m, Py_ssize_t n,
                                  const float* In, float* Out)
 {
-    for (Py_ssize_t j = 0; j < m; j += FN_TJ) {
-        Py_ssize_t row[FN_TJ];
-        for (int q = 0; q < FN_TJ; q++) row[q] = j + q < m ? j + q : j;
+    for (Py_ssize_t j = 0; j < m; j += FN_TJ)
         for (int c = 0; c < FN_RV; c += FN_TR) {
-            fn_vec acc[FN_TJ][FN_TR];
-            for (int q = 0; q < FN_TJ; q++)
-                for (int t = 0; t < FN_TR; t++) {
-                    fn_vec zero = {0};
-                    acc[q][t] = b ? zero + b[row[q]] : zero;
-                }
-            for (Py_ssize_t i = 0; i < n; i++) {
-                fn_vec v[FN_TR];
-                for (int t = 0; t < FN_TR; t++) v[t] = fn_load(In + i * FN_NARROW_ROWS + (c + t) * FN_VL);
-                for (int q = 0; q < FN_TJ; q++) {
-                    float w = M[row[q] * n + i];
-                    for (int t = 0; t < FN_TR; t++) acc[q][t] = FN_VMADD(w, v[t], acc[q][t]);
-                }
-            }
-            for (int q = 0; q < FN_TJ && j + q < m; q++)
-                for (int t = 0; t < FN_TR; t++)
-                    memcpy(Out + (j + q) * FN_NARROW_ROWS + (c + t) * FN_VL, &acc[q][t], sizeof(fn_vec));
+            if (j + FN_TJ <= m) fn_product_tile(Mt, b, m, n, In, Out, j, c, 1);
+            else fn_product_tile(Mt, b, m, n, In, Out, j, c, 0);
         }
+}
+
+/* Units j..j+FN_GJ-1 of D and i..i+FN_GI-1 of In of fn_fm_gram's G. */
+FN_TILE void fn_gram_tile(const float* D, const float* In, Py_ssize_t m, Py_ssize_t n,
+                          fn_vec* G, Py_ssize_t j, Py_ssize_t i, int full)
+{
+    int dr[FN_GJ], hc[FN_GI];
+    for (int p = 0; p < FN_GJ; p++) dr[p] = full || j + p < m ? p : 0;
+    for (int q = 0; q < FN_GI; q++) hc[q] = full || i + q < n ? q : 0;
+    fn_vec* g = G + j * n + i;
+    fn_vec acc[FN_GJ][FN_GI];
+    for (int p = 0; p < FN_GJ; p++)
+        for (int q = 0; q < FN_GI; q++) acc[p][q] = g[dr[p] * n + hc[q]];
+    const float* d = D + j * FN_NARROW_ROWS;
+    const float* h = In + i * FN_NARROW_ROWS;
+#pragma GCC unroll 1
+    for (int c = 0; c < FN_RV; c++, d += FN_VL, h += FN_VL) {
+        fn_vec dv[FN_GJ], hv[FN_GI];
+        for (int p = 0; p < FN_GJ; p++) dv[p] = fn_load(d + dr[p] * FN_NARROW_ROWS);
+        for (int q = 0; q < FN_GI; q++) hv[q] = fn_load(h + hc[q] * FN_NARROW_ROWS);
+        for (int p = 0; p < FN_GJ; p++)
+            for (int q = 0; q < FN_GI; q++) acc[p][q] = FN_VVMADD(dv[p], hv[q], acc[p][q]);
     }
+    for (int p = 0; p < FN_GJ && (full || j + p < m); p++)
+        for (int q = 0; q < FN_GI && (full || i + q < n); q++) g[p * n + q] = acc[p][q];
 }
 
 /* G_ji += D_j In_i and Gb_j += D_j lane by lane (lane l sums the rows r = l
@@ -63,27 +106,11 @@ static inline void fn_fm_product(const float* M, const float* b, Py_ssize_t m, P
 static inline void fn_fm_gram(const float* D, const float* In, Py_ssize_t m, Py_ssize_t n,
                               fn_vec* G, fn_vec* Gb)
 {
-    for (Py_ssize_t j = 0; j < m; j += FN_GJ) {
-        Py_ssize_t row[FN_GJ];
-        for (int p = 0; p < FN_GJ; p++) row[p] = j + p < m ? j + p : j;
+    for (Py_ssize_t j = 0; j < m; j += FN_GJ)
         for (Py_ssize_t i = 0; i < n; i += FN_GI) {
-            Py_ssize_t col[FN_GI];
-            for (int q = 0; q < FN_GI; q++) col[q] = i + q < n ? i + q : i;
-            fn_vec acc[FN_GJ][FN_GI];
-            for (int p = 0; p < FN_GJ; p++)
-                for (int q = 0; q < FN_GI; q++) acc[p][q] = G[row[p] * n + col[q]];
-#pragma GCC unroll 1
-            for (int c = 0; c < FN_RV; c++) {
-                fn_vec d[FN_GJ], h[FN_GI];
-                for (int p = 0; p < FN_GJ; p++) d[p] = fn_load(D + row[p] * FN_NARROW_ROWS + c * FN_VL);
-                for (int q = 0; q < FN_GI; q++) h[q] = fn_load(In + col[q] * FN_NARROW_ROWS + c * FN_VL);
-                for (int p = 0; p < FN_GJ; p++)
-                    for (int q = 0; q < FN_GI; q++) acc[p][q] = FN_VVMADD(d[p], h[q], acc[p][q]);
-            }
-            for (int p = 0; p < FN_GJ && j + p < m; p++)
-                for (int q = 0; q < FN_GI && i + q < n; q++) G[row[p] * n + col[q]] = acc[p][q];
+            if (j + FN_GJ <= m && i + FN_GI <= n) fn_gram_tile(D, In, m, n, G, j, i, 1);
+            else fn_gram_tile(D, In, m, n, G, j, i, 0);
         }
-    }
     for (Py_ssize_t j = 0; j < m; j++)
         for (int c = 0; c < FN_RV; c++) Gb[j] += fn_load(D + j * FN_NARROW_ROWS + c * FN_VL);
 }

@@ -21,7 +21,7 @@ cdef extern from "_narrow.h" nogil:
     enum: FN_VL
     ctypedef struct fn_vec:
         pass
-    void fn_fm_product(const float* M, const float* b, Py_ssize_t m, Py_ssize_t n,
+    void fn_fm_product(const float* Mt, const float* b, Py_ssize_t m, Py_ssize_t n,
                        const float* In, float* Out)
     void fn_fm_gram(const float* D, const float* In, Py_ssize_t m, Py_ssize_t n, fn_vec* G,
                     fn_vec* Gb)
@@ -36,7 +36,7 @@ ROWS, LANES = FN_NARROW_ROWS, FN_VL    # layout.NARROW_ROWS, at most layout.NARR
 
 cdef struct Blocks:           # one partition's scratch, feature-major blocks of R rows
     fn_vec* G                 # dL/dtheta lane by lane: T vectors in params' layout
-    float* Wt                 # W_k^T (n_k x n_{k+1}) at param_at[k], for k >= 1
+    float* Wt                 # W_k^T (n_k x n_{k+1}) at param_at[k]
     float* x                  # the block's inputs, n_0 x R
     float* A                  # a_k at R unit_at[k], S x R
     float* H                  # h_k likewise
@@ -69,10 +69,11 @@ cdef Blocks blocks_of(const Net* net, Py_ssize_t M, float* scratch) noexcept nog
 
 
 cdef void transposed_weights(const Net* net, const float* params, float* Wt) noexcept nogil:
-    """Wt_k = W_k^T for k >= 1, the matrices of dL/dh_{k-1} = W_k^T delta_k."""
+    """Wt_k = W_k^T, the layout in which fn_fm_product takes W_k for a_k =
+    b_k + W_k h_{k-1} (and W_k itself is W_k^T's, for dL/dh_{k-1} = W_k^T delta_k)."""
     cdef Py_ssize_t k, i, j, n_in, n_out
     cdef const float* W
-    for k in range(1, net.n_layers):
+    for k in range(net.n_layers):
         n_in, n_out, W = net.sizes[k], net.sizes[k + 1], params + net.param_at[k]
         for j in range(n_out):
             for i in range(n_in):
@@ -105,7 +106,8 @@ cdef void forward(const Net* net, const float* params, Blocks* b) noexcept nogil
     cdef const float* h = b.x
     for k in range(net.n_layers):
         n_in, n_out, W = net.sizes[k], net.sizes[k + 1], params + net.param_at[k]
-        fn_fm_product(W, W + n_out * n_in, n_out, n_in, h, b.A + R * net.unit_at[k])
+        fn_fm_product(b.Wt + net.param_at[k], W + n_out * n_in, n_out, n_in, h,
+                      b.A + R * net.unit_at[k])
         cy_activation_forward(b.A + R * net.unit_at[k], b.H + R * net.unit_at[k], R * n_out,
                               net.acts[k], <float>net.alpha)
         h = b.H + R * net.unit_at[k]
@@ -144,7 +146,7 @@ cdef double loss(const Net* net, const float* Y, const float* sw, const int64_t*
     return value * part
 
 
-cdef void backward(const Net* net, Blocks* b) noexcept nogil:
+cdef void backward(const Net* net, const float* params, Blocks* b) noexcept nogil:
     """From dL/dh_{L-1} = dL/da_L (in D) down: delta_k = dL/dh_k * g'(a_k),
     G_k += delta_k h_{k-1}^T lane by lane (and db_k), dL/dh_{k-1} = W_k^T
     delta_k into D's other buffer, for k = L-1..0."""
@@ -159,7 +161,7 @@ cdef void backward(const Net* net, Blocks* b) noexcept nogil:
         h = b.x if k == 0 else b.H + R * net.unit_at[k - 1]
         fn_fm_gram(d, h, n_out, n_in, b.G + net.param_at[k], b.G + net.param_at[k] + n_out * n_in)
         if k > 0:
-            fn_fm_product(b.Wt + net.param_at[k], NULL, n_in, n_out, d, d_next)
+            fn_fm_product(params + net.param_at[k], NULL, n_in, n_out, d, d_next)
             d, d_next = d_next, d
 
 
@@ -181,6 +183,6 @@ cdef double narrow_grad(const Net* net, const float* X, const float* Y, const fl
         load_inputs(X, net.sizes[0], rows, first, n, b.x)
         forward(net, params, &b)
         acc += loss(net, Y, sw, rows, first, n, total, &b)
-        backward(net, &b)
+        backward(net, params, &b)
     fn_lane_sums(b.G, T, grads)
     return acc
