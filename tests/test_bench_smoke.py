@@ -127,6 +127,7 @@ def test_floor_is_gemm_plus_update_traffic():
 
 def test_the_worker_environment_sets_threads_and_unsets_forced_blas(monkeypatch):
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)    # set on some machines
     env = machine.worker_env(2)
     assert "OPENBLAS_CORETYPE" not in env and env["OMP_NUM_THREADS"] == "2"
     assert report.machine_facts()["overrides"] == {"OPENBLAS_CORETYPE": "Haswell"}
