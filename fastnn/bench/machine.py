@@ -3,7 +3,7 @@ BLAS kernel) and the limit a case cannot beat, measured in the same run.
 
 The floor of a case is an estimate of the least time its run can take here:
 the GEMMs of its steps at its shapes, timed through BLAS on the worker's
-threads (less the cost of the call itself), plus its optimizer's memory
+threads or on one, whichever is faster (less the cost of the call itself), plus its optimizer's memory
 traffic (:data:`workloads.UPDATE_BYTES` per parameter per step) at the
 measured copy bandwidth of an in-cache buffer. Everything else a training step
 does (bias, activation, loss, Python) is above the floor.
@@ -112,13 +112,20 @@ _GEMM_CACHE = {}
 
 
 def gemm_seconds(m, k, n, peak):
-    """Seconds of one m x k x n GEMM, what BLAS needs for it: the faster of
-    the two calls minus that call's cost on 1 x 1 x 1 (Python and dispatch),
-    never less than at the ``peak`` rate (FLOP/s)."""
+    """Seconds of one m x k x n GEMM, what BLAS needs for it: the fastest of
+    the two calls, on the worker's threads or on one (whichever is faster at
+    this shape: OpenBLAS on 2 threads takes up to 50x as long, by the run, at
+    B = 32), minus that call's cost on 1 x 1 x 1 (Python and dispatch); never
+    less than at the ``peak`` rate (FLOP/s)."""
+    from threadpoolctl import threadpool_limits
     if (m, k, n) not in _GEMM_CACHE:
-        overhead = [best_seconds(call) for call in gemm_calls(1, 1, 1)]
-        _GEMM_CACHE[m, k, n] = min(best_seconds(call) - o
-                                   for call, o in zip(gemm_calls(m, k, n), overhead))
+        seconds = []
+        for limit in (None, 1):
+            with threadpool_limits(limits=limit, user_api="blas"):
+                overhead = [best_seconds(call, repeats=5) for call in gemm_calls(1, 1, 1)]
+                seconds += [best_seconds(call, repeats=5) - o
+                            for call, o in zip(gemm_calls(m, k, n), overhead)]
+        _GEMM_CACHE[m, k, n] = min(seconds)
     return max(_GEMM_CACHE[m, k, n], 2 * m * k * n / peak)
 
 
