@@ -3,10 +3,11 @@ BLAS kernel) and the limit a case cannot beat, measured in the same run.
 
 The floor of a case is an estimate of the least time its run can take here:
 the GEMMs of its steps at its shapes, timed through BLAS on the worker's
-threads or on one, whichever is faster (less the cost of the call itself), plus its optimizer's memory
-traffic (:data:`workloads.UPDATE_BYTES` per parameter per step) at the
-measured copy bandwidth of an in-cache buffer. Everything else a training step
-does (bias, activation, loss, Python) is above the floor.
+threads or on one, whichever is faster (less the cost of the call itself),
+plus its optimizer's memory traffic (:data:`workloads.UPDATE_BYTES` per
+parameter per step) at the measured copy bandwidth of an in-cache buffer.
+Everything else a training step does (bias, activation, loss, Python) is
+above the floor.
 """
 import importlib.metadata
 import os

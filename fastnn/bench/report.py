@@ -218,6 +218,8 @@ def method_section(result):
         "- Before its rounds each contender does one untimed run from the shared initial "
         "weights (imports, compiles, caches; JAX keeps its compiled programs in its "
         "persistent cache, ~/.cache/fastnn/jax); its final weights are the cross-check below.",
+        "- Each timed run follows an untimed run of the same job with no pause between, so that "
+        "it starts on awake cores; a race's epochs are timed one after another.",
         f"- Around every timed run the worker reads the CPU time of the whole machine "
         f"(/proc/stat) and its own: a run during which other processes used more than "
         f"{noise['core_fraction']} of a core is **disturbed**, "
@@ -228,8 +230,8 @@ def method_section(result):
         f"than x{noise['spread_limit']} print **unreliable**, fewer than two clean rounds "
         f"**disturbed**: neither is a result.",
         "- The floor of a case is its GEMMs at its shapes (NumPy's BLAS on the same threads or "
-        "on one, whichever is faster, measured in this run, best of 5) plus its optimizer's memory traffic (SGD 12, Adam 28 "
-        "bytes per parameter per step) at the copy bandwidth of an in-cache buffer. It bounds "
+        "on one, whichever is faster, measured in this run, best of 5) plus its optimizer's "
+        "memory traffic (SGD 12, Adam 28 bytes per parameter per step) at the copy bandwidth of an in-cache buffer. It bounds "
         "an implementation that calls BLAS for these GEMMs; one that never forms the gradient "
         "(a fused B=1 update) can go below it.",
     ])
