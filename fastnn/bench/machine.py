@@ -77,6 +77,15 @@ def versions():
     return found
 
 
+def cython_blas():
+    """The BLAS that fastnn's Cython kernels call, or None without them."""
+    try:
+        from .._kernels.cython import _blas
+    except ImportError:
+        return None
+    return _blas.PROVIDER
+
+
 def best_seconds(fn, min_time=0.005, repeats=3):
     """The least mean seconds per call of ``fn`` over ``repeats`` batches of
     calls lasting >= min_time each (the least is the floor's estimate)."""

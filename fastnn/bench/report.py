@@ -14,9 +14,11 @@ FIGURES = {"cases": "docs/benchmarks.png", "race": "docs/mnist5k.png"}
 
 
 def machine_facts():
-    """CPU, versions, and the BLAS overrides the parent's environment had."""
+    """CPU, versions, the BLAS overrides the parent's environment had and the
+    BLAS that fastnn's Cython kernels call (blas_provider.py)."""
     return {**machine.cpu(), "versions": machine.versions(),
-            "overrides": {k: os.environ[k] for k in BLAS_OVERRIDES if k in os.environ}}
+            "overrides": {k: os.environ[k] for k in BLAS_OVERRIDES if k in os.environ},
+            "cython_blas": machine.cython_blas()}
 
 
 def write(result, out_dir):
@@ -199,6 +201,8 @@ def machine_section(result):
     lines = [f"- CPU: {m['model']}, {m['cores']} cores, {' '.join(m['isa'])}",
              "- BLAS override in the environment: " + (
                  f"{overrides}, **unset in the benchmark's workers**" if overrides else "none")]
+    if m.get("cython_blas"):
+        lines.append(f"- fastnn[cython]'s BLAS: {m['cython_blas']}")
     for t in result["threads"]:
         key = str(t)
         lines.append(f"- {t} thread{'s' * (t > 1)}: float32 GEMM 2048^3 "

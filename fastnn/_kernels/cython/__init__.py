@@ -1,8 +1,8 @@
 """Cython backend: the kernels of ``reference.py`` (same names and signatures)
 compiled with fused float32/float64 types, BLAS through
-``scipy.linalg.cython_blas`` and the whole training epoch in one call. The
-codes are C constants of ``_codes.pxd``, which setup.py generates from
-``codes.py`` at build time."""
+``scipy.linalg.cython_blas`` or NumPy's newer OpenBLAS (``blas_provider.py``)
+and the whole training epoch in one call. The codes are C constants of
+``_codes.pxd``, which setup.py generates from ``codes.py`` at build time."""
 import os
 
 # libgomp reads GOMP_SPINCOUNT once, when the first extension below loads it:
