@@ -16,8 +16,8 @@
 #define FN_RV (FN_NARROW_ROWS / FN_VL)          /* vectors in a unit's row of a block */
 #if FN_VL == 16                                 /* 32 vector registers */
 #define FN_TJ 8                                 /* output units per tile of a product */
-#else
-#define FN_TJ 4
+#else                                           /* 16: 12 accumulators (4-32-16-4 ReLU on */
+#define FN_TJ 6                                 /* a Zen 3: 4 units 26 ms, 5-6 22 ms, 7 25) */
 #endif
 #define FN_TR 2                                 /* vectors per tile of a product */
 #define FN_GJ 2                                 /* units of D per tile of a gram */
