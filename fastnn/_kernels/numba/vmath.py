@@ -61,7 +61,8 @@ def exp32(x):
 @kernel
 def tanh32(x):
     """tanh x = sign(x) t(|x|): t(a) = a + a^3 P(a^2) for a < 0.625, else
-    1 - 2 / (e^{2a} + 1), which is 1 once e^{2a} overflows; tanh(-0) = -0."""
+    1 - 2 e / (1 + e) with e = e^{-2 min(a, 10)} (tanh 10 rounds to 1);
+    tanh(-0) = -0."""
     a = abs(x)
     z = a * a
     p = f32(-5.70498872745e-3)
@@ -70,8 +71,10 @@ def tanh32(x):
     p = p * z + f32(1.33314422036e-1)
     p = p * z - f32(3.33332819422e-1)
     small = p * z * a + a
-    big = f32(1.0) - f32(2.0) / (exp32(a + a) + f32(1.0))
-    return np.copysign(small if a < f32(0.625) else big, x)
+    e = exp32(f32(-2.0) * (a if a < f32(10.0) else f32(10.0)))
+    big = f32(1.0) - (e + e) / (f32(1.0) + e)
+    t = np.copysign(small if a < f32(0.625) else big, x)
+    return x if x != x else t
 
 
 @kernel
