@@ -46,7 +46,7 @@ def test_scipy_is_kept_when_asked(monkeypatch):
     assert blas_provider.choose() == (blas_provider.SCIPY, None)
 
 
-def test_an_lp64_library_has_no_ilp64_routines():
+def test_each_openblas_reads_as_lp64_or_with_all_four_ilp64_routines():
     import scipy.linalg.cython_blas  # noqa: F401
     pools = ThreadpoolController().select(internal_api="openblas").lib_controllers
     found = [blas_provider.ilp64_routines(pool.filepath) for pool in pools]

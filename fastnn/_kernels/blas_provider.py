@@ -10,9 +10,10 @@ SciPy 1.17's 0.3.30 took 0.71-0.89x the time on 784-128-10's GEMMs at
 B = 32 and 128 and 0.87-0.98x on 784-1024-1024-10's at B = 128.
 
 ``FASTNN_BLAS=scipy`` keeps SciPy's, ``FASTNN_BLAS=numpy`` takes NumPy's
-whatever its version (``auto``, the default, decides as above). The choice depends only on the installed
-libraries; every OpenBLAS in the process runs on one thread inside the kernels
-(blas_threads.py), so results never depend on the thread count.
+whatever its version (``auto``, the default, decides as above). The choice
+depends only on the installed libraries; every OpenBLAS in the process runs on
+one thread inside the kernels (blas_threads.py), so results never depend on the
+thread count.
 """
 import ctypes
 import os
