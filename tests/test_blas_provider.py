@@ -5,11 +5,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from threadpoolctl import ThreadpoolController
 
+import fastnn
 from fastnn._kernels import available_backends, blas_provider
 from fastnn._kernels.blas_provider import newest_ilp64, version_key
 
@@ -82,8 +84,9 @@ print(json.dumps(out))
 
 def _train(choice):
     env = {**os.environ, "FASTNN_BLAS": choice}
-    done = subprocess.run([sys.executable, "-c", TRAIN], env=env, capture_output=True, text=True,
-                          timeout=300)
+    root = Path(fastnn.__file__).resolve().parent.parent   # the fastnn under test
+    done = subprocess.run([sys.executable, "-c", TRAIN], env=env, cwd=root, capture_output=True,
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
