@@ -236,8 +236,8 @@ def method_section(result):
         "- The floor of a case is its GEMMs at its shapes (NumPy's BLAS on the same threads or "
         "on one, whichever is faster, measured in this run, best of 5) plus its optimizer's "
         "memory traffic (SGD 12, Adam 28 bytes per parameter per step) at the copy bandwidth "
-        "of an in-cache buffer. It bounds an implementation that calls BLAS for these GEMMs; one that never forms the gradient "
-        "(a fused B=1 update) can go below it.",
+        "of an in-cache buffer. It bounds an implementation that calls BLAS for these GEMMs; "
+        "one that never forms the gradient (a fused B=1 update) can go below it.",
     ])
 
 
