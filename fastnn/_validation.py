@@ -163,16 +163,21 @@ def as_float_array(x, name, dtype=None, ndim=None, allow_empty=False):
     return arr
 
 
-def check_random_state(value, name="random_state"):
-    """``value`` (None, an integer >= 0 or a numpy.random.Generator) as a Generator."""
+def check_seed(value, name="random_state"):
+    """``value``, validated: None, a numpy.random.Generator, or an integer >= 0 (as int)."""
     if value is None or isinstance(value, np.random.Generator):
-        return np.random.default_rng(value)
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be None, an integer >= 0 or a numpy.random.Generator, "
                         f"got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return np.random.default_rng(int(value))
+    return int(value)
+
+
+def check_random_state(value, name="random_state"):
+    """``value`` (None, an integer >= 0 or a numpy.random.Generator) as a Generator."""
+    return np.random.default_rng(check_seed(value, name))
 
 
 def is_sparse(x):
