@@ -150,8 +150,9 @@ ODD = [9, 63, 17, 5, 3]
 @pytest.mark.parametrize("act", [codes.ACT_TANH, codes.ACT_SIGMOID, codes.ACT_RELU])
 @pytest.mark.parametrize("sizes,rows", [(TINY, 777), (TINY, 10000), (ODD, 3001)])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_narrow_loss_and_grad_matches_reference(act, sizes, rows, weighted):
-    net, params, X, Y, w = case(sizes, act, codes.LOSS_SQUARED, rows, np.float32, weighted)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_narrow_loss_and_grad_matches_reference(act, sizes, rows, weighted, loss):
+    net, params, X, Y, w = case(sizes, act, loss, rows, np.float32, weighted)
     work = np.empty(layout.work_size(net, rows), np.float32)
     g_ref, g = np.empty_like(params), np.empty_like(params)
     value_ref = ref.loss_and_grad(X, Y, w, net, params, g_ref, work.copy())

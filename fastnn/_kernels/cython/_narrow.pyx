@@ -10,7 +10,7 @@ The blocks are the partition's rows in runs of FN_NARROW_ROWS (the last one
 padded with zero rows, whose delta is 0), so the bits depend on the
 partition alone, never on the thread count."""
 from libc.stdint cimport int64_t, uintptr_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
 from ._layers cimport cy_activation_backward, cy_activation_forward, cy_loss_grad
 from ._net cimport Net
@@ -128,7 +128,8 @@ cdef double loss(const Net* net, const float* Y, const float* sw, const int64_t*
             b.rows_a[r * nL + j] = a_L[j * R + r]
     if rows != NULL:
         for r in range(n):
-            memcpy(b.rows_y + r * nL, Y + rows[first + r] * nL, nL * sizeof(float))
+            for j in range(nL):  # a few floats: a loop, not a memcpy call per row
+                b.rows_y[r * nL + j] = Y[rows[first + r] * nL + j]
         y = b.rows_y
     if sw != NULL:
         part = 0
