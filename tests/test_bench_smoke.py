@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from fastnn.bench import contenders, machine, report, suite, timing, workloads
+from fastnn.bench import contenders, machine, report, suite, timing, worker, workloads
 
 # One tiny variant per kind of case: every activation, output, optimizer and a race.
 TINY = {c.name: c for c in [
@@ -116,6 +116,29 @@ def test_ratios_are_medians_of_clean_rounds_and_say_when_they_are_not_results():
     assert timing.rotated([1, 2, 3], 1) == [2, 3, 1]
 
 
+def test_a_short_run_is_timed_as_the_best_of_several():
+    assert [timing.repeats(s) for s in (0.001, 0.1, 0.2, 0.25, 3.0, 0.0)] == [3, 3, 2, 1, 1, 3]
+    session = worker.Session("NumPy by hand", 1)
+    session.job, session.repeat_error = FakeJob([0.05, 0.02, 0.06, 0.04]), lambda: 0.0
+    sample = session.time(repeats=3)
+    assert sample["repeats"] == 3 and sample["seconds"] == pytest.approx(0.02, abs=0.01)
+    assert session.job.runs == 4 and session.job.resets == 4    # one untimed run first
+
+
+class FakeJob:
+    """A job whose runs sleep the given seconds in turn."""
+
+    def __init__(self, seconds):
+        self.seconds, self.runs, self.resets = seconds, 0, 0
+
+    def reset(self):
+        self.resets += 1
+
+    def run(self):
+        time.sleep(self.seconds[self.runs])
+        self.runs += 1
+
+
 def test_floor_is_gemm_plus_update_traffic():
     case = TINY["mnist-adam-b32"]
     f = machine.floor(case, peak=1e15)
@@ -141,6 +164,7 @@ def test_a_run_through_worker_processes_writes_the_report(tmp_path, monkeypatch)
     names = [contenders.reference_name(), "NumPy by hand", "scikit-learn"]
     result = suite.run(quick=True, out_dir=tmp_path, contenders=names, rounds=2, progress=False)
     assert [(r["case"], r["threads"]) for r in result["results"]] == [("xor", 1), ("mnist5k", 1)]
+    assert [r["repeats"] for r in result["results"]] == [timing.MAX_REPEATS, 1]   # xor: ~1 ms
     for row in result["results"]:
         assert row["failed"] == {} and set(row["contenders"]) == set(names)
         assert row["floor"]["floor_s"] > 0

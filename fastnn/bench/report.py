@@ -78,6 +78,7 @@ def names(result):
 def seconds_table(result, threads):
     rows = rows_at(result, threads, races=False)
     columns = {"case": [r["case"] for r in rows],
+               "runs": [str(r.get("repeats", 1)) for r in rows],
                "floor s": [fmt(r["floor"]["floor_s"]) for r in rows],
                "GEMM GFLOP/s": [fmt(r["floor"]["gemm_flops_per_s"] / 1e9) for r in rows]}
     for name in names(result):
@@ -224,6 +225,11 @@ def method_section(result):
         "persistent cache, ~/.cache/fastnn/jax); its final weights are the cross-check below.",
         "- Each timed run follows an untimed run of the same job with no pause between, so that "
         "it starts on awake cores; a race's epochs are timed one after another.",
+        f"- A case whose reference run (its warm-up) takes less than "
+        f"{noise.get('repeat_seconds', 0)} s is timed in each round as the best of "
+        f"enough back-to-back runs (each from the reset job) to fill that time, at most "
+        f"{noise.get('max_repeats', 1)}, the same number for every contender of the case "
+        f"(column 'runs' of the case table).",
         f"- Around every timed run the worker reads the CPU time of the whole machine "
         f"(/proc/stat) and its own: a run during which other processes used more than "
         f"{noise['core_fraction']} of a core is **disturbed**, "

@@ -170,6 +170,8 @@ def measure_case(case, names, workers, probe, rounds, retries, scratch, label, p
         prepared[name] = {**reply, "weights": scratch / f"weights{i}.npy"}
     checks = cross_check(case, {n: p.pop("weights") for n, p in prepared.items()})
     live = list(prepared)
+    repeats = 1 if case.is_race or not live else timing.repeats(
+        prepared[reference_name() if reference_name() in live else live[0]]["warmup_s"])
     runs = {name: [] for name in live}
     say(f"{label}: {len(live)} contenders x {rounds} rounds")
     bar = tqdm(total=rounds * len(live), desc=label, leave=False, file=sys.stderr,
@@ -178,22 +180,24 @@ def measure_case(case, names, workers, probe, rounds, retries, scratch, label, p
         for name in timing.rotated(live, r):
             bar.set_postfix_str(f"{name}, round {r + 1}/{rounds}")
             try:
-                runs[name].append({**timed_run(workers[name], case, retries), "round": r})
+                runs[name].append({**timed_run(workers[name], case, retries, repeats),
+                                   "round": r})
             except RuntimeError as exc:
                 failed[name] = str(exc).splitlines()[0]
             bar.update()
     bar.close()
-    return {"floor": floor, "failed": failed, "pools": pools,
+    return {"floor": floor, "failed": failed, "pools": pools, "repeats": repeats,
             "contenders": {name: {**prepared[name], "check": checks.get(name), "runs": runs[name],
                                   "repeat": max(r["repeat_error"] for r in runs[name])}
                            for name in live if name not in failed}}
 
 
-def timed_run(worker, case, retries):
-    """One timed run (a race for races), repeated while disturbed, at most
-    ``retries`` more times; the last one is kept, its attempts counted."""
+def timed_run(worker, case, retries, repeats=1):
+    """One timed sample (the best of ``repeats`` runs; a race for races),
+    repeated while disturbed, at most ``retries`` more times; the last one is
+    kept, its attempts counted."""
     for attempt in range(1, retries + 2):
-        sample = worker.call("race" if case.is_race else "time")
+        sample = worker.call("race") if case.is_race else worker.call("time", repeats=repeats)
         if not sample["disturbed"]:
             break
     if case.is_race:
@@ -219,7 +223,8 @@ def noise_rules(quick=False):
     finish in a minute on a busy machine too: its runs are marked instead)."""
     return {"core_fraction": timing.NOISE_CORE_FRACTION,
             "retries": 0 if quick else timing.RETRIES,
-            "spread_limit": timing.SPREAD_LIMIT}
+            "spread_limit": timing.SPREAD_LIMIT,
+            "repeat_seconds": timing.REPEAT_SECONDS, "max_repeats": timing.MAX_REPEATS}
 
 
 def command(cases, threads, quick, out_dir, contenders, rounds):

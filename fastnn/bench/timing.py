@@ -6,8 +6,10 @@ Around every timed run the worker reads the machine's busy CPU time
 own CPU time; the difference is what OTHER processes used meanwhile. A run is
 disturbed when others used more than :data:`NOISE_CORE_FRACTION` of a core
 on average (plus the counters' resolution, one tick per core). Disturbed
-runs are repeated up to :data:`RETRIES` times, then kept and marked.
+runs are repeated up to :data:`RETRIES` times, then kept and marked. A short
+case's sample is the best of a few back-to-back runs (:func:`repeats`).
 """
+import math
 import os
 import time
 from pathlib import Path
@@ -15,6 +17,12 @@ from statistics import median
 
 NOISE_CORE_FRACTION = 0.1
 RETRIES = 2
+# A case whose reference run is shorter than REPEAT_SECONDS is timed, in every
+# round and for every contender alike, as the best of up to MAX_REPEATS
+# back-to-back runs: on a shared VM a run of tens of milliseconds varies by the
+# run far more than the code does (tiny-relu on one thread: 21-30 ms).
+REPEAT_SECONDS = 0.25
+MAX_REPEATS = 3
 # A ratio whose rounds disagree by more than this factor (max / min) is unreliable.
 SPREAD_LIMIT = 1.5
 _TICK = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
@@ -60,6 +68,14 @@ def settle(quiet=0.1, poll=0.005, limit=1.0):
         time.sleep(poll)
         if time.process_time() - cpu < quiet * poll:
             return
+
+
+def repeats(seconds):
+    """Runs per timed sample of a case whose reference run takes ``seconds``:
+    enough for REPEAT_SECONDS in all, at least 1, at most MAX_REPEATS."""
+    if seconds <= 0:
+        return MAX_REPEATS
+    return max(1, min(MAX_REPEATS, math.ceil(REPEAT_SECONDS / seconds)))
 
 
 def rotated(items, r):
