@@ -142,13 +142,16 @@ def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
 
 # [4, 32, 16, 4] in float32 takes _narrow.pyx's fused kernel: 4 partitions at
 # 10000 rows, one of a padded last block at 777. The odd widths of ODD fill
-# no whole tile of its products (4 or 8 units) or grams (2 x 4 units).
+# no whole tile of its products (6 or 8 units) or grams (2 x 4 units), and
+# leave every remainder of 6 units but 1, which ODD_ONE leaves (and of 8: 1, 5).
 TINY = [4, 32, 16, 4]
 ODD = [9, 63, 17, 5, 3]
+ODD_ONE = [7, 13, 25, 1]
 
 
 @pytest.mark.parametrize("act", [codes.ACT_TANH, codes.ACT_SIGMOID, codes.ACT_RELU])
-@pytest.mark.parametrize("sizes,rows", [(TINY, 777), (TINY, 10000), (ODD, 3001)])
+@pytest.mark.parametrize("sizes,rows", [(TINY, 777), (TINY, 10000), (ODD, 3001),
+                                        (ODD_ONE, 2000)])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("loss", LOSSES)
 def test_narrow_loss_and_grad_matches_reference(act, sizes, rows, weighted, loss):

@@ -31,12 +31,6 @@
 #define FN_VVMADD(a, b, acc) ((acc) + (a) * (b))
 #endif
 
-/* The tiles below take their units' offsets from the tile's first unit: the
- * constants 0, 1, ... in a full tile (addresses are one pointer plus fixed
- * displacements, which keeps the loops' pointers in registers), clamped to 0
- * past the matrix's edge in the last tile (computed again, not stored). */
-#define FN_TILE static inline __attribute__((always_inline))
-
 /* v is held in a vector register from here on: GCC would otherwise fold its
  * load into each FMA that uses it, one load per use (x86 only). */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && FN_VL > 1
@@ -45,45 +39,68 @@
 #define FN_IN_REGISTER(v) ((void)0)
 #endif
 
-/* Units j..j+FN_TJ-1 and vectors c..c+FN_TR-1 of fn_fm_product. */
+/* The tiles below are inlined with constant sizes, so that their loops unroll
+ * and their accumulators stay in registers. */
+#define FN_TILE static inline __attribute__((always_inline))
+
+/* Units j..j+tj-1 and vectors c..c+tr-1 of fn_fm_product (tj <= FN_TJ, tr <= FN_RV). */
 FN_TILE void fn_product_tile(const float* Mt, const float* b, Py_ssize_t m, Py_ssize_t n,
-                             const float* In, float* Out, Py_ssize_t j, int c, int full)
+                             const float* In, float* Out, Py_ssize_t j, int c, int tj, int tr)
 {
-    int u[FN_TJ];
-    for (int q = 0; q < FN_TJ; q++) u[q] = full || j + q < m ? q : 0;
-    fn_vec acc[FN_TJ][FN_TR];
-    for (int q = 0; q < FN_TJ; q++)
-        for (int t = 0; t < FN_TR; t++) {
+    fn_vec acc[FN_TJ][FN_RV];
+    for (int q = 0; q < tj; q++)
+        for (int t = 0; t < tr; t++) {
             fn_vec zero = {0};
-            acc[q][t] = b ? zero + b[j + u[q]] : zero;
+            acc[q][t] = b ? zero + b[j + q] : zero;
         }
     const float* w = Mt + j;
     const float* x = In + c * FN_VL;
     for (Py_ssize_t i = 0; i < n; i++, w += m, x += FN_NARROW_ROWS) {
-        fn_vec v[FN_TR];
-        for (int t = 0; t < FN_TR; t++) v[t] = fn_load(x + t * FN_VL);
-        for (int q = 0; q < FN_TJ; q++)
-            for (int t = 0; t < FN_TR; t++) acc[q][t] = FN_VMADD(w[u[q]], v[t], acc[q][t]);
+        fn_vec v[FN_RV];
+        for (int t = 0; t < tr; t++) v[t] = fn_load(x + t * FN_VL);
+        for (int q = 0; q < tj; q++)
+            for (int t = 0; t < tr; t++) acc[q][t] = FN_VMADD(w[q], v[t], acc[q][t]);
     }
-    for (int q = 0; q < FN_TJ && (full || j + q < m); q++)
-        for (int t = 0; t < FN_TR; t++)
+    for (int q = 0; q < tj; q++)
+        for (int t = 0; t < tr; t++)
             memcpy(Out + (j + q) * FN_NARROW_ROWS + (c + t) * FN_VL, &acc[q][t], sizeof(fn_vec));
+}
+
+/* Units j..j+tj-1 of fn_fm_product, tr vectors (tj tr accumulators) per tile. */
+FN_TILE void fn_product_units(const float* Mt, const float* b, Py_ssize_t m, Py_ssize_t n,
+                              const float* In, float* Out, Py_ssize_t j, int tj, int tr)
+{
+    for (int c = 0; c < FN_RV; c += tr) fn_product_tile(Mt, b, m, n, In, Out, j, c, tj, tr);
 }
 
 /* Out_j = b_j + sum_i M_ji In_i (b NULL: no bias) for j < m, i in order:
  * M is m x n, given as Mt = M^T (n x m row-major, M_ji = Mt[i m + j]); In
- * n x R and Out m x R feature-major. */
+ * n x R and Out m x R feature-major. Tiles of FN_TJ units, then one of the
+ * m mod FN_TJ units left, with more vectors each (a padded full tile wasted
+ * up to half the work of 4-32-16-4). */
 static inline void fn_fm_product(const float* Mt, const float* b, Py_ssize_t m, Py_ssize_t n,
                                  const float* In, float* Out)
 {
-    for (Py_ssize_t j = 0; j < m; j += FN_TJ)
-        for (int c = 0; c < FN_RV; c += FN_TR) {
-            if (j + FN_TJ <= m) fn_product_tile(Mt, b, m, n, In, Out, j, c, 1);
-            else fn_product_tile(Mt, b, m, n, In, Out, j, c, 0);
-        }
+    Py_ssize_t j = 0;
+    for (; j + FN_TJ <= m; j += FN_TJ) fn_product_units(Mt, b, m, n, In, Out, j, FN_TJ, FN_TR);
+    switch (m - j) {
+    case 1: fn_product_units(Mt, b, m, n, In, Out, j, 1, FN_RV < 8 ? FN_RV : 8); break;
+    case 2: fn_product_units(Mt, b, m, n, In, Out, j, 2, FN_RV < 4 ? FN_RV : 4); break;
+    case 3: fn_product_units(Mt, b, m, n, In, Out, j, 3, FN_RV < 4 ? FN_RV : 4); break;
+    case 4: fn_product_units(Mt, b, m, n, In, Out, j, 4, FN_TR); break;
+    case 5: fn_product_units(Mt, b, m, n, In, Out, j, 5, FN_TR); break;
+#if FN_TJ > 6
+    case 6: fn_product_units(Mt, b, m, n, In, Out, j, 6, FN_TR); break;
+    case 7: fn_product_units(Mt, b, m, n, In, Out, j, 7, FN_TR); break;
+#endif
+    }
 }
 
-/* Units j..j+FN_GJ-1 of D and i..i+FN_GI-1 of In of fn_fm_gram's G. */
+/* Units j..j+FN_GJ-1 of D and i..i+FN_GI-1 of In of fn_fm_gram's G. The units'
+ * offsets from the tile's first unit are the constants 0, 1, ... in a full
+ * tile (addresses are one pointer plus fixed displacements, which keeps the
+ * loop's pointers in registers), clamped to 0 past the matrix's edge in the
+ * last tile (computed again, not stored). */
 FN_TILE void fn_gram_tile(const float* D, const float* In, Py_ssize_t m, Py_ssize_t n,
                           fn_vec* G, Py_ssize_t j, Py_ssize_t i, int full)
 {
