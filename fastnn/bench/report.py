@@ -225,11 +225,10 @@ def method_section(result):
         "persistent cache, ~/.cache/fastnn/jax); its final weights are the cross-check below.",
         "- Each timed run follows an untimed run of the same job with no pause between, so that "
         "it starts on awake cores; a race's epochs are timed one after another.",
-        f"- A case whose reference run (its warm-up) takes less than "
-        f"{noise.get('repeat_seconds', 0)} s is timed in each round as the best of "
-        f"enough back-to-back runs (each from the reset job) to fill that time, at most "
-        f"{noise.get('max_repeats', 1)}, the same number for every contender of the case "
-        f"(column 'runs' of the case table).",
+        f"- A case whose floor (below) is under {noise.get('repeat_seconds', 0)} s is timed "
+        f"in each round as the best of enough back-to-back runs (each from the reset job) for "
+        f"the floors to fill that time, at most {noise.get('max_repeats', 1)}: the same "
+        f"number for every contender of the case (column 'runs' of the seconds table).",
         f"- Around every timed run the worker reads the CPU time of the whole machine "
         f"(/proc/stat) and its own: a run during which other processes used more than "
         f"{noise['core_fraction']} of a core is **disturbed**, "

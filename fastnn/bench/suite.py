@@ -170,8 +170,7 @@ def measure_case(case, names, workers, probe, rounds, retries, scratch, label, p
         prepared[name] = {**reply, "weights": scratch / f"weights{i}.npy"}
     checks = cross_check(case, {n: p.pop("weights") for n, p in prepared.items()})
     live = list(prepared)
-    repeats = 1 if case.is_race or not live else timing.repeats(
-        prepared[reference_name() if reference_name() in live else live[0]]["warmup_s"])
+    repeats = 1 if case.is_race else timing.repeats(floor["floor_s"])
     runs = {name: [] for name in live}
     say(f"{label}: {len(live)} contenders x {rounds} rounds")
     bar = tqdm(total=rounds * len(live), desc=label, leave=False, file=sys.stderr,

@@ -17,10 +17,12 @@ from statistics import median
 
 NOISE_CORE_FRACTION = 0.1
 RETRIES = 2
-# A case whose reference run is shorter than REPEAT_SECONDS is timed, in every
-# round and for every contender alike, as the best of up to MAX_REPEATS
-# back-to-back runs: on a shared VM a run of tens of milliseconds varies by the
-# run far more than the code does (tiny-relu on one thread: 21-30 ms).
+# A case whose floor (machine.floor, measured before its rounds) is under
+# REPEAT_SECONDS is timed, in every round and for every contender alike, as the
+# best of up to MAX_REPEATS back-to-back runs: on a shared VM a run of tens of
+# milliseconds varies by the run far more than the code does (tiny-relu on one
+# thread: 21-30 ms). The floor, not a contender's own time, sets the count, so
+# that every contender of a case gets the same.
 REPEAT_SECONDS = 0.25
 MAX_REPEATS = 3
 # A ratio whose rounds disagree by more than this factor (max / min) is unreliable.
@@ -71,8 +73,8 @@ def settle(quiet=0.1, poll=0.005, limit=1.0):
 
 
 def repeats(seconds):
-    """Runs per timed sample of a case whose reference run takes ``seconds``:
-    enough for REPEAT_SECONDS in all, at least 1, at most MAX_REPEATS."""
+    """Runs per timed sample of a case whose floor is ``seconds``: enough for
+    REPEAT_SECONDS in all, at least 1, at most MAX_REPEATS."""
     if seconds <= 0:
         return MAX_REPEATS
     return max(1, min(MAX_REPEATS, math.ceil(REPEAT_SECONDS / seconds)))
