@@ -1,8 +1,8 @@
 """The fit loop: batch, stochastic and mini-batch gradient descent (notes 5.3).
 
 An epoch of the compiled backends is a few kernel calls (``train_epoch`` on
-consecutive chunks of its steps, each at most a few tens of milliseconds of work, so that
-Ctrl-C is seen quickly): index order, batch gather, forward, backward and
+consecutive chunks of its steps, each at most a few tens of milliseconds of
+work, so that Ctrl-C is seen quickly): index order, batch gather, forward, backward and
 optimizer update all run without Python. When nothing needs Python between
 epochs, one call runs as many whole epochs as fit in a chunk
 (:func:`_grouped_epochs`: tiny data, many epochs). The per-step path (``fast=False``,
@@ -176,11 +176,12 @@ def fit(net, X, y, optimizer="sgd", epochs=1, batch_size=None, shuffle=True, ran
 # Work per chunk of an epoch, in floating-point operations: at most a few tens
 # of milliseconds of compiled work, so that an interrupt is seen quickly, and
 # far more than a kernel call's fixed cost (about half a millisecond of Python
-# around each call, measured on a loaded 2-core machine: 4e8, three calls for
-# the 20 epochs of 4-32-16-4 on 10,000 rows, left 7% of fit's time in Python). A step counts 6 B sum(n_in n_out)
-# (forward, backward, update) plus a fixed cost: STEP_COST for a compiled step,
-# PYTHON_STEP_COST for one composed from Python (NumPy backend, fast=False,
-# line search), whose overhead is tens of microseconds.
+# around each call on a loaded 2-core machine: 4e8, three calls for the 20
+# epochs of 4-32-16-4 on 10,000 rows, left 7% of fit's time in Python). A step
+# counts 6 B sum(n_in n_out) (forward, backward, update) plus a fixed cost:
+# STEP_COST for a compiled step, PYTHON_STEP_COST for one composed from Python
+# (NumPy backend, fast=False, line search), whose overhead is tens of
+# microseconds.
 CHUNK_FLOPS = 1.6e9
 STEP_COST = 2e4
 PYTHON_STEP_COST = 5e5
