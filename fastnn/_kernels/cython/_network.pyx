@@ -164,12 +164,12 @@ if PARTS_MAX > MAX_PARTS:
 
 
 cdef double block_step(const Net* net, const floating* X, const floating* Y, const floating* sw,
-                       const int64_t* rows, Py_ssize_t first, Py_ssize_t n,
+                       const int64_t* rows, Py_ssize_t first, Py_ssize_t n, Py_ssize_t at,
                        const floating* params, const Work* w, floating* grads, floating* db,
                        double total, bint accumulate) noexcept nogil:
     """Forward, loss and backward of the n rows first..first+n-1 of a batch
     (rows[first:first+n] of X, Y, sw; X[first:first+n] when rows is NULL),
-    with their A, H, D at row ``first`` of the regions. dL/da_L is scaled
+    with their A, H, D (and gathered rows) at row ``at`` of the regions. dL/da_L is scaled
     from the block's normalisation to the batch's, c_i = w_i / total, and
     dL/dtheta is added into grads (written when not ``accumulate``); db is
     the partition's scratch. Returns sum_i w_i L_i over the block."""
@@ -182,17 +182,16 @@ cdef double block_step(const Net* net, const floating* X, const floating* Y, con
     cdef floating scale
     cdef floating* dZ
     cdef Work bw = w[0]
-    bw.A, bw.H, bw.D = (<floating*>w.A + first * S, <floating*>w.H + first * S,
-                        <floating*>w.D + first * S)
+    bw.A, bw.H, bw.D = <floating*>w.A + at * S, <floating*>w.H + at * S, <floating*>w.D + at * S
     if rows == NULL:
         x, y = X + first * n0, Y + first * nL
         if sw != NULL:
             weights = sw + first
     else:
-        x = batch_block(X, n0, rows + first, n, <floating*>w.x + first * n0)
-        y = batch_block(Y, nL, rows + first, n, <floating*>w.y + first * nL)
+        x = batch_block(X, n0, rows + first, n, <floating*>w.x + at * n0)
+        y = batch_block(Y, nL, rows + first, n, <floating*>w.y + at * nL)
         if sw != NULL:
-            weights = batch_block(sw, 1, rows + first, n, <floating*>w.wb + first)
+            weights = batch_block(sw, 1, rows + first, n, <floating*>w.wb + at)
     if weights != NULL:
         part = 0
         for i in range(n):
@@ -242,13 +241,14 @@ cdef double partition_grad(const Net* net, const floating* X, const floating* Y,
     """The gradient of rows lo..hi-1 of a batch into grads, in n = ceil((hi -
     lo) / block_size) blocks of equal size (within a row), block j the rows
     lo + j (hi - lo) / n .. lo + (j + 1) (hi - lo) / n - 1 (block_step);
-    returns their sum_i w_i L_i."""
+    returns their sum_i w_i L_i. Every block works in the partition's first
+    rows of the regions (its own, and in cache), never in fresh memory."""
     cdef Py_ssize_t j, first, n = (hi - lo + block_size - 1) // block_size
     cdef double acc = 0
     for j in range(n):
         first = lo + j * (hi - lo) // n
         acc += block_step(net, X, Y, sw, rows, first, lo + (j + 1) * (hi - lo) // n - first,
-                          params, w, grads, db, total, j > 0)
+                          lo, params, w, grads, db, total, j > 0)
     return acc
 
 
@@ -383,16 +383,15 @@ cdef void forward_part(const Net* net, const floating* X, Py_ssize_t lo, Py_ssiz
                        const floating* params, const Work* w, floating* out,
                        Py_ssize_t block_size) noexcept nogil:
     """Algorithm 5 for rows lo..hi-1 of X, in the blocks of partition_grad,
-    each block's A and H at its first row of the regions; the logits into
-    out's rows lo..hi-1."""
+    each block's A and H at row lo of the regions; the logits into out's rows
+    lo..hi-1."""
     cdef Py_ssize_t j, first, rows, n = (hi - lo + block_size - 1) // block_size
     cdef Py_ssize_t n0 = net.sizes[0], nL = net.sizes[net.n_layers], S = net.unit_at[net.n_layers]
-    cdef floating* A
+    cdef floating* A = <floating*>w.A + lo * S
     for j in range(n):
         first = lo + j * (hi - lo) // n
         rows = lo + (j + 1) * (hi - lo) // n - first
-        A = <floating*>w.A + first * S
-        forward_layers(net, 0, X + first * n0, rows, params, A, <floating*>w.H + first * S)
+        forward_layers(net, 0, X + first * n0, rows, params, A, <floating*>w.H + lo * S)
         memcpy(out + first * nL, block(A, net, net.n_layers - 1, rows),
                rows * nL * sizeof(floating))
 
