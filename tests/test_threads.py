@@ -141,9 +141,9 @@ def test_loss_and_grad_matches_reference(dtype, loss, sizes, rows, weighted):
 
 
 # [4, 32, 16, 4] in float32 takes _narrow.pyx's fused kernel: 4 partitions at
-# 10000 rows, one of a padded last block at 777. The odd widths of ODD fill
-# no whole tile of its products (6 or 8 units) or grams (2 x 4 units), and
-# leave every remainder of 6 units but 1, which ODD_ONE leaves (and of 8: 1, 5).
+# 10000 rows, one of a padded last block at 777. The odd widths of ODD are no
+# multiple of a product's tile (6 or 8 units) or a gram's (2 x 4 units); the
+# products of TINY and ODD end in tiles of 2 to 5 of 6 units, ODD_ONE's in 1.
 TINY = [4, 32, 16, 4]
 ODD = [9, 63, 17, 5, 3]
 ODD_ONE = [7, 13, 25, 1]

@@ -169,10 +169,11 @@ cdef double block_step(const Net* net, const floating* X, const floating* Y, con
                        double total, bint accumulate) noexcept nogil:
     """Forward, loss and backward of the n rows first..first+n-1 of a batch
     (rows[first:first+n] of X, Y, sw; X[first:first+n] when rows is NULL),
-    with their A, H, D (and gathered rows) at row ``at`` of the regions. dL/da_L is scaled
-    from the block's normalisation to the batch's, c_i = w_i / total, and
-    dL/dtheta is added into grads (written when not ``accumulate``); db is
-    the partition's scratch. Returns sum_i w_i L_i over the block."""
+    with their A, H, D (and gathered rows) at row ``at`` of the regions.
+    dL/da_L is scaled from the block's normalisation to the batch's, c_i =
+    w_i / total, and dL/dtheta is added into grads (written when not
+    ``accumulate``); db is the partition's scratch. Returns sum_i w_i L_i
+    over the block."""
     cdef Py_ssize_t n0 = net.sizes[0], nL = net.sizes[net.n_layers], S = net.unit_at[net.n_layers]
     cdef Py_ssize_t i
     cdef const floating* x
