@@ -103,7 +103,7 @@ cdef struct Epoch:
     bint dense_done           # update every row of W_0 for it (x_done not finite)
     Py_ssize_t done           # updates applied
     bint stop
-    double start              # when the chunk began (seconds)
+    double start              # when the chunk's team was up (seconds)
     double limit              # leave the chunk once a step takes longer on average (0: never)
     Py_ssize_t end            # where the chunk stops (earlier when left)
 
@@ -248,6 +248,9 @@ cdef void run(Epoch* e, Py_ssize_t first, floating* params) noexcept nogil:
     cdef Py_ssize_t j0 = rows * (blocks * t // T)
     cdef Py_ssize_t j1 = min(e.sizes[1], rows * (blocks * (t + 1) // T))
     cdef const floating* x
+    barrier()
+    if t == 0:
+        e.start = seconds()
     s = first
     while s < e.end:
         x = <const floating*>e.X + e.order[s] * e.sizes[0]
@@ -302,9 +305,12 @@ cdef void chunks(Epoch* e, int threads, floating* params) noexcept nogil:
     The results do not depend on the choice (see the module's notes), so it
     follows the time per step measured: chunk 0 runs on one thread, chunk 1
     on the team, then each on the faster, the other tried again every PROBE
-    chunks. On a loaded machine a barrier can wait for a time slice
-    (milliseconds): a chunk on the team is left as soon as its steps take
-    longer than on one thread."""
+    chunks. A chunk is timed from when its whole team is in the parallel
+    region: starting the threads can take milliseconds, which would make the
+    team look slower than one thread on the first chunk that tries it. On a
+    loaded machine a barrier can wait for a time slice (milliseconds): a
+    chunk on the team is left as soon as its steps take longer than on one
+    thread."""
     cdef Py_ssize_t first = 0, c = 0
     cdef double per_step[2]
     cdef int team
@@ -314,7 +320,6 @@ cdef void chunks(Epoch* e, int threads, floating* params) noexcept nogil:
         team = 1 if c == 0 else threads if c == 1 else (
             threads if (per_step[1] <= per_step[0]) != (c % PROBE == 0) else 1)
         e.limit = per_step[0] if team > 1 else 0
-        e.start = seconds()
         with parallel(num_threads=team):
             run(e, first, params)
         per_step[team > 1] = (seconds() - e.start) / (e.end - first)
