@@ -68,9 +68,11 @@ DEF MIN_SPLIT = 16384
 # Rows per block when split: at most 8192 entries, under OpenBLAS's size for
 # threading a gemv, so that each call stays on its thread.
 DEF BLOCK_ENTRIES = 8192
-# Steps per parallel region, and how often the slower team size is tried again.
+# Steps per parallel region, how often the slower team size is tried again,
+# and the steps of such a trial (and of the first two chunks).
 DEF CHUNK = 64
 DEF PROBE = 8
+DEF TRIAL = 16
 
 
 cdef struct Epoch:
@@ -305,18 +307,18 @@ cdef void chunks(Epoch* e, int threads, floating* params) noexcept nogil:
     The results do not depend on the choice (see the module's notes), so it
     follows the time per step measured: chunk 0 runs on one thread, chunk 1
     on the team, then each on the faster, the other tried again every PROBE
-    chunks. A chunk is timed from when its whole team is in the parallel
-    region: starting the threads can take milliseconds, which would make the
-    team look slower than one thread on the first chunk that tries it. On a
-    loaded machine a barrier can wait for a time slice (milliseconds): a
-    chunk on the team is left as soon as its steps take longer than on one
-    thread."""
+    chunks; those trials (and chunks 0 and 1) are TRIAL steps long. A chunk
+    is timed from when its whole team is in the parallel region: starting the
+    threads can take milliseconds, which would make the team look slower than
+    one thread on the first chunk that tries it. On a loaded machine a
+    barrier can wait for a time slice (milliseconds): a chunk on the team is
+    left as soon as its steps take longer than on one thread."""
     cdef Py_ssize_t first = 0, c = 0
     cdef double per_step[2]
     cdef int team
     per_step[0] = per_step[1] = 0
     while first < e.steps and not e.stop:
-        e.end = min(first + CHUNK, e.steps)
+        e.end = min(first + (TRIAL if c < 2 or c % PROBE == 0 else CHUNK), e.steps)
         team = 1 if c == 0 else threads if c == 1 else (
             threads if (per_step[1] <= per_step[0]) != (c % PROBE == 0) else 1)
         e.limit = per_step[0] if team > 1 else 0
