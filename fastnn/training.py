@@ -2,12 +2,12 @@
 
 An epoch of the compiled backends is a few kernel calls (``train_epoch`` on
 consecutive chunks of its steps, each at most a few tens of milliseconds of
-work, so that Ctrl-C is seen quickly): index order, batch gather, forward, backward and
-optimizer update all run without Python. When nothing needs Python between
-epochs, one call runs as many whole epochs as fit in a chunk
-(:func:`_grouped_epochs`: tiny data, many epochs). The per-step path (``fast=False``,
-and the NumPy backend) composes the same kernels from Python and is the fast
-path's reference.
+work, so that Ctrl-C is seen quickly): index order, batch gather, forward,
+backward and optimizer update all run without Python. When nothing needs
+Python between epochs, one call runs as many whole epochs as fit in a chunk
+(:func:`_grouped_epochs`: tiny data, many epochs). The per-step path
+(``fast=False``, and the NumPy backend) composes the same kernels from Python
+and is the fast path's reference.
 """
 import time
 import warnings

@@ -24,26 +24,28 @@ OPTS = [codes.OPT_SGD, codes.OPT_MOMENTUM, codes.OPT_NAG, codes.OPT_ADAGRAD,
 STATES = {codes.OPT_SGD: 0, codes.OPT_MOMENTUM: 1, codes.OPT_NAG: 1, codes.OPT_ADAGRAD: 1,
           codes.OPT_RMSPROP: 1, codes.OPT_ADADELTA: 2, codes.OPT_ADAM: 2, codes.OPT_ADAMAX: 2,
           codes.OPT_MAXPROP: 1, codes.OPT_NADAM: 2}
-# 200 x 96 = 19200 entries of W_0: above the Cython backend's threshold for a row split.
+# 200 x 96 = 19200 entries of W_0: above the Cython backend's threshold for a row split,
+# in 4 blocks of 24 rows; 98 rows make blocks of 24 and 25.
 SIZES = np.array([200, 96, 10], np.int64)
+UNEVEN = np.array([200, 98, 10], np.int64)
 TOL = {np.float32: 1e-5, np.float64: 1e-12}
 
 
-def make_case(dtype, n, code, torch=0, weight_decay=0.0, weighted=False, seed=0):
+def make_case(dtype, n, code, torch=0, weight_decay=0.0, weighted=False, seed=0, sizes=SIZES):
     """(X, Y, w, order, net, params, opt, lrs, betas): a ReLU/softmax network
-    with about a third of its hidden units dead on each sample."""
+    of ``sizes`` with about a third of its hidden units dead on each sample."""
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, SIZES[0])).astype(dtype)
+    X = rng.standard_normal((n, sizes[0])).astype(dtype)
     X[rng.random(X.shape) < 0.1] = 0
-    Y = np.eye(SIZES[-1], dtype=dtype)[rng.integers(0, SIZES[-1], n)]
+    Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], n)]
     w = rng.uniform(0, 2, n).astype(dtype) if weighted else np.empty(0, dtype)
     if weighted:
         w[::4] = 0
-    net = network(SIZES, [codes.ACT_RELU], 0.01, codes.LOSS_SOFTMAX_CE)
-    params = np.concatenate([rng.standard_normal(SIZES[1] * SIZES[0]) / np.sqrt(SIZES[0]),
-                             rng.standard_normal(SIZES[1]) * 0.1,
-                             rng.standard_normal(SIZES[2] * SIZES[1]) / np.sqrt(SIZES[1]),
-                             np.zeros(SIZES[2])]).astype(dtype)
+    net = network(sizes, [codes.ACT_RELU], 0.01, codes.LOSS_SOFTMAX_CE)
+    params = np.concatenate([rng.standard_normal(sizes[1] * sizes[0]) / np.sqrt(sizes[0]),
+                             rng.standard_normal(sizes[1]) * 0.1,
+                             rng.standard_normal(sizes[2] * sizes[1]) / np.sqrt(sizes[1]),
+                             np.zeros(sizes[2])]).astype(dtype)
     hp = np.zeros(codes.HP_SIZE)
     hp[[codes.HP_LR, codes.HP_BETA1, codes.HP_BETA2, codes.HP_EPS]] = [0.01, 0.9, 0.999, 1e-8]
     hp[[codes.HP_WEIGHT_DECAY, codes.HP_TORCH]] = [weight_decay, torch]
@@ -102,6 +104,16 @@ def test_every_rule_matches_the_reference(backend, dtype, code, torch, weight_de
 
 
 @pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("code", [codes.OPT_ADAM, codes.OPT_NADAM])
+def test_blocks_of_uneven_size_match_the_reference(backend, code):
+    args = make_case(np.float64, 40, code, sizes=UNEVEN)
+    done_ref, want = run(ref, *args)
+    done, got = run(get_backend(backend), *args)
+    assert done == done_ref == 40
+    assert_close(got, want, TOL[np.float64])
+
+
+@pytest.mark.parametrize("backend", COMPILED)
 @pytest.mark.parametrize("code", [codes.OPT_SGD, codes.OPT_ADAM])
 def test_float32_adam_and_sgd_stay_close_to_the_reference(backend, code):
     """The benchmark's rules in float32 over 200 steps: within 1e-4."""
@@ -148,11 +160,13 @@ import numpy as np
 sys.path.insert(0, {root!r})
 from fastnn._kernels import get_backend
 sys.path.insert(0, {tests!r})
-from test_stochastic import make_case, run
-for code in {codes}:
-    for dtype in (np.float32, np.float64):
-        done, out = run(get_backend({backend!r}), *make_case(dtype, 50, code, 1, 1e-3, True))
-        sys.stdout.write("".join(a.tobytes().hex() for a in out) + "\\n")
+from test_stochastic import SIZES, UNEVEN, make_case, run
+for sizes in (SIZES, UNEVEN):
+    for code in {codes}:
+        for dtype in (np.float32, np.float64):
+            case = make_case(dtype, 50, code, 1, 1e-3, True, sizes=sizes)
+            done, out = run(get_backend({backend!r}), *case)
+            sys.stdout.write("".join(a.tobytes().hex() for a in out) + "\\n")
 """
 
 
